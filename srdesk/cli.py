@@ -1,0 +1,185 @@
+"""`srdesk-cli`: enhance photos, list models, evaluate, train.
+
+    srdesk-cli enhance INPUT... -o OUTDIR [--model NAME] [--scale N] ...
+    srdesk-cli models
+    srdesk-cli eval --model NAME --dataset DIR [--scale 4] [--json]
+    srdesk-cli train sr|pixel-recursive [--resume] [--option value ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from srdesk import __version__
+from srdesk.core import batch, imageio
+from srdesk.core.devices import DEVICE_CHOICES
+from srdesk.core.errors import SrdeskError
+
+EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _scale(text: str) -> float:
+    value = float(text)
+    if not 1 <= value <= 16:
+        raise argparse.ArgumentTypeError("scale must be between 1 and 16")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from srdesk.models import registry
+
+    parser = argparse.ArgumentParser(prog="srdesk-cli", description="Make photos larger and sharper.")
+    parser.add_argument("--version", action="version", version=f"srdesk {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    enhance = sub.add_parser("enhance", help="enlarge photos (files or folders)")
+    enhance.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    enhance.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR", help="output folder")
+    enhance.add_argument("-m", "--model", default=None, help=f"method or model (default {registry.DEFAULT_MODEL}"
+                         f" when installed, else {registry.DEFAULT_CLASSICAL}); see `srdesk-cli models`")
+    enhance.add_argument("-s", "--scale", type=_scale, default=4.0, help="enlargement factor (default 4)")
+    enhance.add_argument("-r", "--recursive", action="store_true", help="look into sub-folders")
+    enhance.add_argument("--tile", type=_positive_int, default=None, help="tile size in input pixels (default auto)")
+    enhance.add_argument("--overlap", type=int, default=None, help="tile context in pixels (default: the model's)")
+    enhance.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    enhance.add_argument("-f", "--format", choices=["png", "jpg", "webp", "tiff", "bmp"], default=None,
+                         help="output format (default: same as the input)")
+    enhance.add_argument("-q", "--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
+    enhance.add_argument("--pattern", default=batch.DEFAULT_PATTERN, help="output name pattern")
+    enhance.add_argument("--overwrite", action="store_true", help="replace existing outputs (never originals)")
+    enhance.add_argument("--max-pixels", type=float, default=imageio.DEFAULT_MAX_PIXELS / 1e6,
+                         help="refuse inputs above this many megapixels (default %(default)g)")
+
+    sub.add_parser("models", help="list methods and models with their measured quality")
+
+    evaluate = sub.add_parser("eval", help="benchmark a method: Y-PSNR/SSIM on a dataset folder")
+    evaluate.add_argument("--model", "-m", required=True)
+    evaluate.add_argument("--dataset", required=True, type=Path, help="folder of ground-truth images")
+    evaluate.add_argument("--scale", type=int, default=4)
+    evaluate.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+
+    sub.add_parser("train", help="train a model (see `srdesk-cli train sr --help`)", add_help=False)
+    return parser
+
+
+def cmd_enhance(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from srdesk.models import registry
+
+    model = args.model or registry.default_model()
+    registry.get(model)  # unknown names fail before any work
+    sources = batch.collect_inputs(args.inputs, recursive=args.recursive)
+    if not sources:
+        print("srdesk-cli: no images found in the given inputs", file=sys.stderr)
+        return EXIT_USAGE
+    options = batch.BatchOptions(
+        out_dir=args.output, model=model, scale=args.scale, fmt=args.format, quality=args.quality,
+        pattern=args.pattern, tile=args.tile, overlap=args.overlap, device=args.device,
+        overwrite=args.overwrite, max_pixels=int(args.max_pixels * 1e6),
+    )
+    bar = tqdm(total=len(sources), unit="photo", file=sys.stderr, dynamic_ncols=True)
+
+    def on_update(item: batch.BatchItem) -> None:
+        if item.status == "running":
+            bar.set_description(item.source.name[:40])
+            return
+        bar.update(1)
+        if item.status == "done":
+            bar.write(f"{item.source} -> {item.output}" + (f" ({item.message})" if item.message else ""))
+        elif item.status == "failed":
+            bar.write(f"FAILED {item.message}")
+
+    def on_progress(item: batch.BatchItem, done: int, total: int) -> None:
+        bar.set_postfix_str(f"tile {done}/{total}")
+
+    try:
+        report = batch.run_batch(sources, options, on_update=on_update, progress=on_progress)
+    except KeyboardInterrupt:
+        bar.close()
+        print("srdesk-cli: interrupted; files already finished are complete, nothing partial was left",
+              file=sys.stderr)
+        return EXIT_CANCELLED
+    bar.close()
+    print(f"{report.summary()}; output folder: {options.out_dir}", file=sys.stderr)
+    return EXIT_FAILURES if report.count("failed") else EXIT_OK
+
+
+def cmd_models() -> int:
+    from srdesk.models import registry
+
+    rows = []
+    for e in registry.entries():
+        scale = f"x{e.scale}" if e.scale else "any"
+        state = "" if e.installed() else " [not installed]"
+        quality = e.quality()
+        rows.append((e.name, e.kind, scale, e.description + state, quality))
+    width = max(len(r[0]) for r in rows)
+    for name, kind, scale, desc, quality in rows:
+        print(f"{name:<{width}}  {kind:<9}  {scale:<4}  {desc}" + (f"  [{quality}]" if quality else ""))
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from srdesk.core import pipeline
+    from srdesk.core.evaluate import benchmark_files, evaluate
+    from srdesk.models import registry
+
+    registry.get(args.model)
+    if not args.dataset.is_dir():
+        print(f"srdesk-cli: dataset folder {args.dataset} not found", file=sys.stderr)
+        return EXIT_USAGE
+    files = benchmark_files(args.dataset)
+    upscaler = pipeline.get_upscaler(args.model, args.device)
+
+    def upscale(lr: np.ndarray, scale: int) -> np.ndarray:
+        return pipeline.enhance(lr, upscaler, scale).pixels
+
+    result = evaluate(upscale, files, args.scale, dataset=args.dataset.name)
+    if args.json:
+        print(json.dumps({"model": args.model, **result.to_dict()}))
+    else:
+        for row in result.images:
+            print(f"{row.name:<16} {row.psnr:7.3f} dB  SSIM {row.ssim:.4f}")
+        print(f"{'mean':<16} {result.mean_psnr:7.3f} dB  SSIM {result.mean_ssim:.4f}  "
+              f"({args.model}, x{args.scale}, {result.dataset}, {len(result.images)} images)")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if argv and argv[0] == "train":
+        from srdesk.training.cli_train import main as train_main
+
+        return train_main(argv[1:])
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "enhance":
+            return cmd_enhance(args)
+        if args.command == "models":
+            return cmd_models()
+        if args.command == "eval":
+            return cmd_eval(args)
+    except SrdeskError as exc:
+        print(f"srdesk-cli: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Files and folders in, enlarged photos out: one file at a time, never stopping on a bad one.
+
+Each file goes through exactly the single-photo path (imageio.load ->
+pipeline.enhance -> imageio.save). Output names follow a pattern, never
+replace an original, and by default never replace an existing file (the
+writer picks ``-2``, ``-3``...). A failure is recorded with its reason and the
+batch moves on; a cancel stops between tiles and writes nothing partial.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from srdesk.core import imageio, pipeline
+from srdesk.core.errors import Cancelled, InvalidParameter, SrdeskError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PATTERN = "{stem}_x{scale}_{model}.{ext}"
+
+
+@dataclass
+class BatchOptions:
+    out_dir: Path
+    model: str = "bicubic"
+    scale: float = 4
+    fmt: str | None = None  # None: keep the input's format where srdesk can write it, else PNG
+    quality: int = 95
+    pattern: str = DEFAULT_PATTERN
+    tile: int | None = None
+    overlap: int | None = None
+    device: str = "auto"
+    overwrite: bool = False
+    max_pixels: int | None = imageio.DEFAULT_MAX_PIXELS
+
+
+@dataclass
+class BatchItem:
+    source: Path
+    status: str = "waiting"  # waiting | running | done | failed | skipped
+    output: Path | None = None
+    message: str = ""
+
+
+@dataclass
+class BatchReport:
+    items: list[BatchItem] = field(default_factory=list)
+    cancelled: bool = False
+
+    def count(self, status: str) -> int:
+        return sum(1 for item in self.items if item.status == status)
+
+    def summary(self) -> str:
+        text = f"{self.count('done')} enlarged, {self.count('failed')} failed, {self.count('skipped')} skipped"
+        return text + (" (cancelled)" if self.cancelled else "")
+
+
+def is_image_name(path: Path) -> bool:
+    return path.suffix.lower() in imageio.READABLE_SUFFIXES and not path.name.startswith(".")
+
+
+def collect_inputs(paths: Iterable[str | os.PathLike[str]], recursive: bool = False) -> list[Path]:
+    """Files as given (whatever their suffix: the loader judges them) plus images found in folders."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            walker = path.rglob("*") if recursive else path.iterdir()
+            found.extend(sorted(p for p in walker if p.is_file() and is_image_name(p)))
+        else:
+            found.append(path)
+    unique: dict[str, Path] = {}
+    for p in found:
+        unique.setdefault(os.path.abspath(p), p)
+    return list(unique.values())
+
+
+def format_scale(scale: float) -> str:
+    return str(int(scale)) if float(scale).is_integer() else f"{scale:g}"
+
+
+def output_path(source: Path, options: BatchOptions, source_format: str | None = None) -> Path:
+    if options.fmt:
+        ext = imageio.output_format(Path("x"), options.fmt)[1]
+    else:
+        suffix = source.suffix.lower().lstrip(".")
+        ext = imageio.FORMATS[suffix][1] if suffix in imageio.FORMATS else "png"
+    try:
+        name = options.pattern.format(stem=source.stem, scale=format_scale(options.scale), model=options.model,
+                                      ext=ext)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise InvalidParameter(f"bad naming pattern {options.pattern!r}: use {{stem}} {{scale}} {{model}} {{ext}}") \
+            from exc
+    if os.sep in name or (os.altsep and os.altsep in name):
+        raise InvalidParameter(f"the naming pattern must give a file name, not a path: {name!r}")
+    return options.out_dir / name
+
+
+def process_file(
+    source: Path,
+    options: BatchOptions,
+    progress: pipeline.ProgressFn | None = None,
+    cancel: pipeline.CancelToken | None = None,
+) -> tuple[Path, list[str]]:
+    """Enlarge one file; returns (written path, notes for the user)."""
+    image = imageio.load(source, max_pixels=options.max_pixels)
+    result = pipeline.enhance(image, options.model, options.scale, tile=options.tile, overlap=options.overlap,
+                              device=options.device, progress=progress, cancel=cancel)
+    target = output_path(source, options)
+    fmt = options.fmt or target.suffix.lstrip(".")
+    written = imageio.save(result, target, fmt=fmt, quality=options.quality, overwrite=options.overwrite,
+                           protect=source)
+    return written, result.meta.notes
+
+
+def run_batch(
+    sources: Iterable[Path],
+    options: BatchOptions,
+    on_update: Callable[[BatchItem], None] | None = None,
+    progress: Callable[[BatchItem, int, int], None] | None = None,
+    cancel: pipeline.CancelToken | None = None,
+) -> BatchReport:
+    options.out_dir = Path(options.out_dir)
+    if not options.out_dir.exists():
+        try:
+            options.out_dir.mkdir(parents=True)
+        except OSError as exc:
+            raise InvalidParameter(f"cannot create the output folder {options.out_dir}: {exc.strerror}") from exc
+    report = BatchReport(items=[BatchItem(Path(s)) for s in sources])
+    for item in report.items:
+        if cancel is not None and cancel.is_set():
+            report.cancelled = True
+            break
+        item.status = "running"
+        if on_update:
+            on_update(item)
+
+        def tile_progress(done: int, total: int, item: BatchItem = item) -> None:
+            if progress:
+                progress(item, done, total)
+
+        try:
+            item.output, notes = process_file(item.source, options, tile_progress, cancel)
+            item.status = "done"
+            item.message = "; ".join(notes)
+        except Cancelled:
+            item.status = "waiting"
+            item.message = "cancelled"
+            report.cancelled = True
+        except SrdeskError as exc:
+            item.status = "failed"
+            item.message = str(exc)
+        except MemoryError:
+            item.status = "failed"
+            item.message = f"{item.source.name}: not enough memory; try a smaller tile size"
+        except Exception as exc:  # a bug: keep going, but keep the traceback in the log
+            log.exception("unexpected error on %s", item.source)
+            item.status = "failed"
+            item.message = f"{item.source.name}: unexpected error ({exc.__class__.__name__}: {exc})"
+        if on_update:
+            on_update(item)
+        if report.cancelled:
+            break
+    return report

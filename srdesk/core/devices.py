@@ -1,0 +1,72 @@
+"""Which compute device runs a learned model: CUDA, then Apple MPS, then CPU.
+
+torch is imported lazily so that classical-only use (and the GUI's start-up)
+does not pay for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from srdesk.core.errors import DeviceUnavailable, InvalidParameter
+
+if TYPE_CHECKING:
+    import torch
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    name: str  # "cuda", "mps", "cpu"
+    description: str  # for people: "NVIDIA GeForce RTX 3060 (12.0 GB)"
+    free_bytes: int | None  # free memory the device reports, None if unknown
+
+
+def available_devices() -> list[DeviceInfo]:
+    import torch
+
+    found = []
+    if torch.cuda.is_available():
+        free, total = torch.cuda.mem_get_info()
+        found.append(DeviceInfo("cuda", f"{torch.cuda.get_device_name()} ({total / 2**30:.1f} GB)", int(free)))
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        found.append(DeviceInfo("mps", "Apple GPU (Metal)", None))
+    found.append(DeviceInfo("cpu", f"CPU ({torch.get_num_threads()} threads)", _free_ram()))
+    return found
+
+
+def _free_ram() -> int | None:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    import torch
+
+    if name not in DEVICE_CHOICES:
+        raise InvalidParameter(f"unknown device {name!r}; use one of {', '.join(DEVICE_CHOICES)}")
+    if name == "auto":
+        name = available_devices()[0].name
+    if name == "cuda" and not torch.cuda.is_available():
+        raise DeviceUnavailable("no CUDA GPU was found; use --device cpu (or auto)")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise DeviceUnavailable("Apple MPS is not available on this machine; use --device cpu (or auto)")
+    return torch.device(name)
+
+
+def free_memory(device: torch.device) -> int | None:
+    import torch
+
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    if device.type == "cpu":
+        return _free_ram()
+    return None

@@ -1,0 +1,196 @@
+"""One Enhance: image -> (tiles -> model or classical method -> merged) -> image.
+
+The GUI worker, the CLI and batch all call :func:`enhance`; nothing else
+enlarges images. Learned models run tile by tile (see :mod:`tiling`) so
+memory stays bounded on any image size; progress is reported and
+cancellation checked between tiles.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from srdesk.core import resample
+from srdesk.core.errors import Cancelled, InvalidParameter
+from srdesk.core.imageio import LoadedImage, from_array
+from srdesk.core.tiling import Tile, plan_tiles
+
+if TYPE_CHECKING:
+    from srdesk.models.base import ClassicalUpscaler, TorchUpscaler
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int, int], None]
+"""progress(done, total): called after each unit of work (a tile)."""
+
+MIN_TILE = 32
+MAX_TILE = 1024
+CPU_TILE_BUDGET_BYTES = 1 << 30  # activations of one tile on the CPU
+
+
+class CancelToken(Protocol):
+    def is_set(self) -> bool: ...
+
+
+_model_cache: dict[tuple[str, str], ClassicalUpscaler | TorchUpscaler] = {}
+
+
+def get_upscaler(name: str, device: str = "auto") -> ClassicalUpscaler | TorchUpscaler:
+    """Registry load, cached: the GUI and batch reuse a model across photos."""
+    key = (name, device)
+    if key not in _model_cache:
+        from srdesk.models import registry
+
+        _model_cache[key] = registry.load(name, device)
+    return _model_cache[key]
+
+
+def clear_model_cache() -> None:
+    _model_cache.clear()
+
+
+def auto_tile_size(upscaler: TorchUpscaler) -> int:
+    """Largest square tile whose activations fit the device's free memory (with margin)."""
+    from srdesk.core.devices import free_memory
+
+    free = free_memory(upscaler.device)
+    budget = CPU_TILE_BUDGET_BYTES if upscaler.device.type == "cpu" else (free or CPU_TILE_BUDGET_BYTES) // 2
+    if free is not None:
+        budget = min(budget, free // 4)
+    side = int(math.sqrt(max(budget, 1) / upscaler.bytes_per_input_pixel))
+    return int(min(MAX_TILE, max(MIN_TILE, side // 8 * 8)))
+
+
+def _check_cancel(cancel: CancelToken | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("cancelled; nothing was written")
+
+
+def run_tiled(
+    upscaler: TorchUpscaler,
+    image: np.ndarray,
+    tile: int,
+    overlap: int,
+    progress: Callable[[], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> np.ndarray:
+    """One pass of a learned model over an (H, W, C) float32 image, tile by tile."""
+    import torch
+
+    height, width, channels = image.shape
+    scale = upscaler.scale
+    out = np.empty((height * scale, width * scale, channels), dtype=np.float32)
+    pending = plan_tiles(height, width, tile, overlap)
+    while pending:
+        t = pending.pop(0)
+        _check_cancel(cancel)
+        patch = np.ascontiguousarray(image[t.top : t.bottom, t.left : t.right].transpose(2, 0, 1))
+        try:
+            result = upscaler.run(torch.from_numpy(patch).unsqueeze(0))[0]
+        except torch.cuda.OutOfMemoryError:
+            torch.cuda.empty_cache()
+            smaller = max(MIN_TILE, (t.core_bottom - t.core_top) // 2)
+            if smaller >= t.core_bottom - t.core_top:
+                raise
+            log.warning("GPU out of memory with %d px tiles; retrying this region with %d px", tile, smaller)
+            y0, x0 = t.core_origin
+            sub = plan_tiles(t.core_bottom - t.core_top, t.core_right - t.core_left, smaller, 0)
+            pending[:0] = [_offset_tile(s, y0, x0, overlap, height, width) for s in sub]
+            continue
+        core = result[:, t.core_top * scale : t.core_bottom * scale, t.core_left * scale : t.core_right * scale]
+        y0, x0 = t.core_origin
+        out[y0 * scale : y0 * scale + core.shape[1], x0 * scale : x0 * scale + core.shape[2]] = (
+            core.permute(1, 2, 0).numpy()
+        )
+        if progress:
+            progress()
+    return out
+
+
+def _offset_tile(sub: Tile, y0: int, x0: int, overlap: int, height: int, width: int) -> Tile:
+    """A sub-tile of a core region, re-expressed with context in full-image coordinates."""
+    cy0, cx0 = y0 + sub.top + sub.core_top, x0 + sub.left + sub.core_left
+    cy1, cx1 = y0 + sub.top + sub.core_bottom, x0 + sub.left + sub.core_right
+    top, left = max(0, cy0 - overlap), max(0, cx0 - overlap)
+    bottom, right = min(height, cy1 + overlap), min(width, cx1 + overlap)
+    return Tile(top, left, bottom, right, cy0 - top, cx0 - left, cy1 - top, cx1 - left)
+
+
+def model_passes(native: int, scale: float) -> int:
+    """How many times to apply a x``native`` model for a x``scale`` result."""
+    return max(1, int(math.floor(math.log(scale) / math.log(native) + 1e-9))) if scale > 1 else 1
+
+
+def enhance(
+    image: LoadedImage | np.ndarray,
+    method: str | ClassicalUpscaler | TorchUpscaler,
+    scale: float = 4,
+    *,
+    tile: int | None = None,
+    overlap: int | None = None,
+    device: str = "auto",
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> LoadedImage:
+    """Enlarge ``image`` by ``scale`` with a registry method (or a ready upscaler).
+
+    ``tile``: core size in input pixels for learned models (None: chosen from
+    free memory). ``overlap``: context around each tile (None: the model's
+    receptive radius). Raises :class:`Cancelled` if ``cancel`` is set between
+    tiles. Returns a new LoadedImage with the original's metadata.
+    """
+    source = image if isinstance(image, LoadedImage) else from_array(image)
+    if not 1 <= scale <= 16:
+        raise InvalidParameter(f"scale must be between 1 and 16, got {scale}")
+    upscaler = get_upscaler(method, device) if isinstance(method, str) else method
+    height, width = source.pixels.shape[:2]
+    size = resample.output_size((height, width), scale)
+    _check_cancel(cancel)
+
+    if not upscaler.learned:
+        assert hasattr(upscaler, "resize")
+        pixels = upscaler.resize(source.pixels, size)
+        alpha_method = upscaler.method if hasattr(upscaler, "method") else "bicubic"
+        if progress:
+            progress(1, 1)
+    else:
+        assert hasattr(upscaler, "run") and upscaler.scale is not None
+        native = upscaler.scale
+        passes = model_passes(native, scale)
+        tiles_per_pass = []
+        h, w = height, width
+        chosen_tile = tile or auto_tile_size(upscaler)
+        context = upscaler.receptive_radius if overlap is None else overlap
+        for _ in range(passes):
+            tiles_per_pass.append(len(plan_tiles(h, w, chosen_tile, context)))
+            h, w = h * native, w * native
+        total = sum(tiles_per_pass)
+        done = 0
+
+        def step() -> None:
+            nonlocal done
+            done += 1
+            if progress:
+                progress(done, total)
+
+        pixels = source.pixels
+        for _ in range(passes):
+            pixels = run_tiled(upscaler, pixels, chosen_tile, context, step, cancel)
+        if pixels.shape[:2] != size:
+            # Learned models have fixed scales: reach other scales by reducing
+            # the model's output (antialiased), never by enlarging it further.
+            pixels = resample.resize(pixels, size, "matlab-bicubic" if pixels.shape[0] > size[0] else "lanczos")
+        alpha_method = "bicubic"
+    _check_cancel(cancel)
+    alpha = None
+    if source.alpha is not None:
+        alpha = resample.resize(source.alpha[:, :, None], size, alpha_method)[:, :, 0]
+        alpha = np.clip(alpha, 0.0, 1.0)
+    meta = copy.deepcopy(source.meta)
+    return LoadedImage(pixels=np.clip(pixels, 0.0, 1.0, out=pixels), alpha=alpha, meta=meta)

@@ -1,0 +1,76 @@
+"""The protocol every upscaler meets, classical or learned.
+
+The pipeline asks each upscaler only this: its name, its native scale (None:
+any scale), its input channels, whether it is learned, and to enlarge. A
+learned upscaler works on (N, C, H, W) float tensors in [0, 1] on its device
+and says how much context (``receptive_radius``, input pixels) a tile needs;
+a classical one resizes a whole numpy image to any size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from srdesk.core import resample
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+
+@runtime_checkable
+class Upscaler(Protocol):
+    name: str
+    scale: int | None
+    in_channels: int
+    learned: bool
+
+
+class ClassicalUpscaler:
+    learned = False
+    in_channels = 3
+    scale: int | None = None
+
+    def __init__(self, name: str, method: str) -> None:
+        self.name = name
+        self.method = method
+
+    def resize(self, image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        return resample.resize(image, size, self.method)
+
+
+@dataclass
+class TorchUpscaler:
+    name: str
+    module: nn.Module
+    scale: int
+    device: torch.device
+    fp16: bool = False
+    receptive_radius: int = 16
+    bytes_per_input_pixel: int = 64 * 1024
+    in_channels: int = 3
+    learned: bool = True
+    card: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        import torch
+
+        self.module.eval().requires_grad_(False)
+        self.module.to(self.device)
+        if self.device.type != "cpu":
+            self.module.to(memory_format=torch.channels_last)
+        if self.fp16:
+            self.module.half()
+
+    def run(self, batch: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) in [0, 1] -> (N, C, sH, sW) float32 on the CPU, not clipped."""
+        import torch
+
+        with torch.inference_mode():
+            x = batch.to(self.device, dtype=torch.float16 if self.fp16 else torch.float32, non_blocking=True)
+            if self.device.type != "cpu":
+                x = x.contiguous(memory_format=torch.channels_last)
+            return self.module(x).float().cpu()

@@ -1,0 +1,100 @@
+"""Discriminators (critics) for adversarial training of the generator.
+
+* :class:`SRGANDiscriminator`: Ledig et al. 2017, figure 4 -- eight 3x3 convs
+  (64 -> 512 channels, stride 2 every other layer), BN, LeakyReLU 0.2, then
+  dense 1024 -> LeakyReLU -> dense 1. Outputs a logit (no sigmoid: the losses
+  apply it where the GAN variant needs one; WGAN critics must not have it).
+* :class:`PatchDiscriminator`: pix2pix (Isola et al. 2017) 70x70 PatchGAN,
+  conditional: it sees the LR input enlarged to the output size next to the
+  (real or generated) HR image and answers one logit per patch.
+
+``norm`` selects "batch" (the papers), "instance" or "none"; WGAN-GP needs a
+critic without batch norm because its penalty is per sample.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _norm(kind: str, channels: int) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=True)
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"unknown norm {kind!r}")
+
+
+class SRGANDiscriminator(nn.Module):
+    def __init__(self, in_channels: int = 3, base_channels: int = 64, norm: str = "batch") -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(in_channels, base_channels, 3, padding=1), nn.LeakyReLU(0.2)]
+        channels = base_channels
+        plan = [(base_channels, 2), (base_channels * 2, 1), (base_channels * 2, 2), (base_channels * 4, 1),
+                (base_channels * 4, 2), (base_channels * 8, 1), (base_channels * 8, 2)]
+        for out_channels, stride in plan:
+            layers += [
+                nn.Conv2d(channels, out_channels, 3, stride=stride, padding=1, bias=norm == "none"),
+                _norm(norm, out_channels),
+                nn.LeakyReLU(0.2),
+            ]
+            channels = out_channels
+        self.features = nn.Sequential(*layers)
+        # 96 px crops give 6x6 maps; pooling to 6x6 keeps the paper's dense
+        # head while accepting other crop sizes.
+        self.pool = nn.AdaptiveAvgPool2d((6, 6))
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Linear(channels * 36, 1024), nn.LeakyReLU(0.2), nn.Linear(1024, 1)
+        )
+
+    def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        return self.head(self.pool(self.features(x)))
+
+    def forward_features(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """Activations after each LeakyReLU: the feature-matching content loss uses them."""
+        outputs = []
+        for layer in self.features:
+            x = layer(x)
+            if isinstance(layer, nn.LeakyReLU):
+                outputs.append(x)
+        return outputs
+
+
+class PatchDiscriminator(nn.Module):
+    def __init__(self, in_channels: int = 3, base_channels: int = 64, norm: str = "batch", layers: int = 3) -> None:
+        super().__init__()
+        seq: list[nn.Module] = [nn.Conv2d(2 * in_channels, base_channels, 4, 2, 1), nn.LeakyReLU(0.2)]
+        channels = base_channels
+        for i in range(1, layers + 1):
+            out_channels = base_channels * min(2**i, 8)
+            stride = 2 if i < layers else 1
+            seq += [
+                nn.Conv2d(channels, out_channels, 4, stride, 1, bias=norm == "none"),
+                _norm(norm, out_channels),
+                nn.LeakyReLU(0.2),
+            ]
+            channels = out_channels
+        seq.append(nn.Conv2d(channels, 1, 4, 1, 1))
+        self.net = nn.Sequential(*seq)
+
+    def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        if condition is None:
+            raise ValueError("the PatchGAN discriminator is conditional: pass the LR image")
+        enlarged = F.interpolate(condition, size=x.shape[-2:], mode="bicubic", align_corners=False)
+        return self.net(torch.cat([x, enlarged], dim=1))
+
+    def forward_features(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> list[torch.Tensor]:
+        if condition is None:
+            raise ValueError("the PatchGAN discriminator is conditional: pass the LR image")
+        enlarged = F.interpolate(condition, size=x.shape[-2:], mode="bicubic", align_corners=False)
+        h = torch.cat([x, enlarged], dim=1)
+        outputs = []
+        for layer in self.net:
+            h = layer(h)
+            if isinstance(layer, nn.LeakyReLU):
+                outputs.append(h)
+        return outputs

@@ -1,0 +1,151 @@
+"""The explicit table of every way srdesk can enlarge a photo.
+
+Classical methods and learned models are listed side by side so that the
+CLI, the GUI and batch pick them the same way. Learned entries name an
+architecture and a weights file; the architecture's parameters come from the
+weights' model card, so retraining with another width needs no code change.
+Nothing is discovered at import time: what is here is all there is (tests
+and plugins may :func:`register` more).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from srdesk.core import resample
+from srdesk.core.errors import InvalidParameter, UnknownModel
+from srdesk.models.base import ClassicalUpscaler, TorchUpscaler
+from srdesk.models.weights import load_verified, read_card, weights_dir
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+def _build_srresnet(params: dict[str, Any]) -> nn.Module:
+    from srdesk.models.srresnet import SRResNet
+
+    return SRResNet(
+        scale=int(params["scale"]),
+        num_blocks=int(params["num_blocks"]),
+        channels=int(params["channels"]),
+        batch_norm=bool(params.get("batch_norm", True)),
+        image_skip=bool(params.get("image_skip", False)),
+    )
+
+
+def _srresnet_radius(params: dict[str, Any]) -> int:
+    # 9x9 head (4) + 2 convs per block + body tail (1 each) + upsampling/tail (~2) input pixels
+    return 4 + 2 * int(params["num_blocks"]) + 1 + 2
+
+
+ARCHITECTURES: dict[str, tuple[Callable[[dict[str, Any]], nn.Module], Callable[[dict[str, Any]], int]]] = {
+    "srresnet": (_build_srresnet, _srresnet_radius),
+}
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    kind: str  # "classical" | "learned"
+    description: str
+    scale: int | None = None  # native scale of a learned model; None = any
+    method: str | None = None  # classical: key of resample.METHODS
+    weights: str | None = None  # learned: card/weights name in weights/
+    build: Callable[[], nn.Module] | None = None  # learned without weights (tests only)
+    receptive_radius: int = 16
+
+    @property
+    def learned(self) -> bool:
+        return self.kind == "learned"
+
+    def card(self) -> dict[str, Any] | None:
+        return read_card(self.weights) if self.weights else None
+
+    def installed(self) -> bool:
+        if not self.learned or self.build is not None:
+            return True
+        card = self.card()
+        return card is not None and (weights_dir() / card.get("weights_file", f"{self.weights}.safetensors")).exists()
+
+    def quality(self) -> str:
+        """One line: the card's measured Set5/Set14 Y-PSNR at x4, when there is a card."""
+        card = self.card()
+        if not card or "metrics" not in card:
+            return ""
+        parts = []
+        for dataset in ("Set5", "Set14", "BSD68"):
+            m = card["metrics"].get(dataset)
+            if m:
+                parts.append(f"{dataset} {m['psnr']:.2f} dB")
+        return ", ".join(parts)
+
+
+_CLASSICAL = [
+    ModelEntry(name, "classical", resample.DESCRIPTIONS[name], method=name)
+    for name in ("nearest", "bilinear", "bicubic", "lanczos", "hermite", "bspline", "fft")
+]
+
+_LEARNED = [
+    ModelEntry("srresnet-x4", "learned", "SRResNet x4: sharpest faithful detail (PSNR-trained)",
+               scale=4, weights="srresnet-x4"),
+    ModelEntry("srgan-x4", "learned", "SRGAN x4: crisper textures, less faithful (adversarial)",
+               scale=4, weights="srgan-x4"),
+]
+
+_REGISTRY: dict[str, ModelEntry] = {e.name: e for e in _CLASSICAL + _LEARNED}
+
+DEFAULT_MODEL = "srresnet-x4"
+DEFAULT_CLASSICAL = "bicubic"
+
+
+def register(entry: ModelEntry) -> None:
+    _REGISTRY[entry.name] = entry
+
+
+def unregister(name: str) -> None:
+    _REGISTRY.pop(name, None)
+
+
+def entries() -> list[ModelEntry]:
+    return list(_REGISTRY.values())
+
+
+def get(name: str) -> ModelEntry:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownModel(f"unknown model {name!r}; `srdesk-cli models` lists them: {', '.join(_REGISTRY)}") from None
+
+
+def default_model() -> str:
+    entry = _REGISTRY.get(DEFAULT_MODEL)
+    return DEFAULT_MODEL if entry and entry.installed() else DEFAULT_CLASSICAL
+
+
+def load(name: str, device: str = "auto") -> ClassicalUpscaler | TorchUpscaler:
+    """Ready-to-run upscaler for a registry name (weights checked against their card)."""
+    entry = get(name)
+    if not entry.learned:
+        assert entry.method is not None
+        return ClassicalUpscaler(entry.name, entry.method)
+    from srdesk.core.devices import resolve_device
+
+    torch_device = resolve_device(device)
+    if entry.build is not None:
+        assert entry.scale is not None
+        return TorchUpscaler(entry.name, entry.build(), entry.scale, torch_device,
+                             receptive_radius=entry.receptive_radius)
+    assert entry.weights is not None
+    state, card = load_verified(entry.weights)
+    params = card.get("architecture", {})
+    arch = params.get("arch")
+    if arch not in ARCHITECTURES:
+        raise InvalidParameter(f"model {name!r}: unknown architecture {arch!r} in its card")
+    factory, radius = ARCHITECTURES[arch]
+    module = factory(params)
+    module.load_state_dict(state)
+    fp16 = bool(card.get("fp16_safe", False)) and torch_device.type == "cuda"
+    return TorchUpscaler(entry.name, module, int(params["scale"]), torch_device, fp16=fp16,
+                         receptive_radius=radius(params), card=card)

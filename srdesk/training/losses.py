@@ -1,0 +1,75 @@
+"""Losses: pixel, content and the adversarial variants.
+
+Adversarial variants (``ADVERSARIAL``):
+
+* ``gan``   -- Goodfellow et al., non-saturating generator loss, on logits.
+* ``wgan``  -- Arjovsky et al. 2017: the critic's raw score (no sigmoid, no
+  log): critic minimises E[D(fake)] - E[D(real)], generator minimises
+  -E[D(fake)]; the trainer clips critic weights to +-c after every critic
+  step and uses RMSProp.
+* ``wgan-gp`` -- Gulrajani et al. 2017: WGAN losses plus
+  lambda * E[(||grad D(x_hat)||_2 - 1)^2] on random interpolates x_hat.
+* ``patchgan`` -- pix2pix: the ``gan`` loss averaged over a conditional
+  discriminator's per-patch logits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def pixel_loss(kind: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    if kind == "mse":
+        return F.mse_loss
+    if kind == "l1":
+        return F.l1_loss
+    raise ValueError(f"unknown pixel loss {kind!r}; use 'mse' or 'l1'")
+
+
+def gradient_penalty(
+    critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, condition: torch.Tensor | None = None
+) -> torch.Tensor:
+    """E[(||grad_x D(x)||_2 - 1)^2] at x = eps * real + (1 - eps) * fake, eps ~ U[0, 1] per sample."""
+    eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
+    interpolates = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    scores = critic(interpolates, condition)
+    (grad,) = torch.autograd.grad(scores.sum(), interpolates, create_graph=True)
+    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+def discriminator_loss(kind: str, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    if kind in ("gan", "patchgan"):
+        return F.binary_cross_entropy_with_logits(
+            real_scores, torch.ones_like(real_scores)
+        ) + F.binary_cross_entropy_with_logits(fake_scores, torch.zeros_like(fake_scores))
+    if kind in ("wgan", "wgan-gp"):
+        return fake_scores.mean() - real_scores.mean()
+    raise ValueError(f"unknown adversarial loss {kind!r}")
+
+
+def generator_adversarial_loss(kind: str, fake_scores: torch.Tensor) -> torch.Tensor:
+    if kind in ("gan", "patchgan"):
+        return F.binary_cross_entropy_with_logits(fake_scores, torch.ones_like(fake_scores))
+    if kind in ("wgan", "wgan-gp"):
+        return -fake_scores.mean()
+    raise ValueError(f"unknown adversarial loss {kind!r}")
+
+
+ADVERSARIAL = ("gan", "wgan", "wgan-gp", "patchgan")
+
+
+def clip_weights(module: nn.Module, limit: float) -> None:
+    """WGAN's Lipschitz constraint: every critic parameter into [-limit, limit]."""
+    with torch.no_grad():
+        for p in module.parameters():
+            p.clamp_(-limit, limit)
+
+
+def feature_matching_loss(real_features: list[torch.Tensor], fake_features: list[torch.Tensor]) -> torch.Tensor:
+    """Mean of per-layer MSEs between the critic's features of HR and SR images."""
+    losses = [F.mse_loss(f, r.detach()) for r, f in zip(real_features, fake_features, strict=True)]
+    return torch.stack(losses).mean()

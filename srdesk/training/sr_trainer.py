@@ -1,0 +1,240 @@
+"""SRResNet (stage 1, pixel loss) and SRGAN (stage 2, content + adversarial) training."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+from torch import nn
+
+from srdesk.core.evaluate import benchmark_files, evaluate, make_pair, score
+from srdesk.models.discriminators import PatchDiscriminator, SRGANDiscriminator
+from srdesk.models.srresnet import SRResNet
+from srdesk.training import losses
+from srdesk.training.data import PhotoCrops, list_images, load_rgb_uint8
+from srdesk.training.trainer import RunConfig, Trainer
+
+# Photos kept out of training: validation crops, and the source of the sample
+# photo shipped in resources/ (so the demo never shows a memorised image).
+DEFAULT_HOLDOUT = (
+    "budgie-backgrounds_perched-osprey.jpg",
+    "enlightenment-data_Colorful_Roses.jpg",
+    "lxqt-themes_Valendas.jpg",
+    "plasma-workspace-wallpapers_ColorfulCups.jpg",
+)
+
+
+@dataclass
+class SRConfig(RunConfig):
+    scale: int = 4
+    crop: int = 96
+    blocks: int = 16
+    channels: int = 64
+    batch_norm: bool = False
+    image_skip: bool = True
+    pixel_loss: str = "l1"
+    train_dir: str = "../shared/data/train/photos"
+    val_dir: str = "../shared/data/benchmarks/Set5"
+    holdout: list[str] = field(default_factory=lambda: list(DEFAULT_HOLDOUT))
+    holdout_crop: int = 256
+    init_from: str = ""  # safetensors of a stage-1 generator
+    # stage 2 (empty adversarial = stage 1)
+    adversarial: str = ""
+    adv_weight: float = 1e-3
+    content_loss: str = "features"  # "pixel" | "features" (discriminator feature matching)
+    content_weight: float = 1.0
+    pixel_weight: float = 0.0  # extra pixel term during stage 2
+    discriminator: str = "srgan"  # "srgan" | "patch"
+    d_norm: str = "batch"
+    d_lr: float = 1e-4
+    n_critic: int = 1
+    clip: float = 0.01
+    gp_lambda: float = 10.0
+
+    def architecture(self) -> dict[str, Any]:
+        return {
+            "arch": "srresnet",
+            "scale": self.scale,
+            "num_blocks": self.blocks,
+            "channels": self.channels,
+            "batch_norm": self.batch_norm,
+            "image_skip": self.image_skip,
+        }
+
+
+def apply_stage2_defaults(config: SRConfig) -> SRConfig:
+    """The papers' optimiser settings for each adversarial variant."""
+    if config.adversarial == "wgan":
+        config.d_lr = 5e-5
+        config.n_critic = max(config.n_critic, 5)
+    elif config.adversarial == "wgan-gp":
+        config.n_critic = max(config.n_critic, 5)
+        if config.d_norm == "batch":
+            config.d_norm = "none"  # the penalty is per sample: no batch norm in the critic
+    elif config.adversarial == "patchgan":
+        config.discriminator = "patch"
+    return config
+
+
+def build_generator(config: SRConfig) -> SRResNet:
+    return SRResNet(config.scale, config.blocks, config.channels, config.batch_norm, config.image_skip)
+
+
+def run_generator(generator: nn.Module, lr_image: np.ndarray, device: torch.device) -> np.ndarray:
+    x = torch.from_numpy(np.ascontiguousarray(lr_image.transpose(2, 0, 1))).unsqueeze(0).to(device)
+    return generator(x.float())[0].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+
+
+class SRTrainer(Trainer):
+    def __init__(self, config: SRConfig, data: PhotoCrops | None = None) -> None:
+        super().__init__(config)
+        self.config: SRConfig = config
+        if config.adversarial and config.adversarial not in losses.ADVERSARIAL:
+            raise ValueError(f"unknown adversarial loss {config.adversarial!r}; use one of {losses.ADVERSARIAL}")
+        self.generator = build_generator(config).to(self.device)
+        if config.init_from:
+            self.generator.load_state_dict(load_file(config.init_from))
+        self.pixel = losses.pixel_loss(config.pixel_loss)
+        self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=config.lr, betas=(0.9, 0.99))
+        self.discriminator: nn.Module | None = None
+        self.d_opt: torch.optim.Optimizer | None = None
+        if config.adversarial:
+            if config.discriminator == "patch":
+                self.discriminator = PatchDiscriminator(norm=config.d_norm)
+            else:
+                self.discriminator = SRGANDiscriminator(norm=config.d_norm)
+            self.discriminator.to(self.device)
+            if config.adversarial == "wgan":
+                # Arjovsky et al.: momentum-based optimisers destabilise the clipped critic.
+                self.d_opt = torch.optim.RMSprop(self.discriminator.parameters(), lr=config.d_lr)
+                self.g_opt = torch.optim.RMSprop(self.generator.parameters(), lr=config.lr)
+            elif config.adversarial == "wgan-gp":
+                self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=config.d_lr, betas=(0.0, 0.9))
+            else:
+                self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=config.d_lr, betas=(0.9, 0.999))
+        self.data = data if data is not None else self._make_data()
+        self._val_files = benchmark_files(Path(config.val_dir)) if config.val_dir else []
+        self._holdout = self._holdout_pairs()
+
+    def _make_data(self) -> PhotoCrops:
+        train = [p for p in list_images(Path(self.config.train_dir)) if p.name not in self.config.holdout]
+        return PhotoCrops(train, self.config.crop, self.config.scale, seed=self.config.seed)
+
+    def _holdout_pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        pairs = []
+        folder = Path(self.config.train_dir)
+        for name in self.config.holdout:
+            path = folder / name
+            if not path.exists():
+                continue
+            im = load_rgb_uint8(path)
+            s = self.config.holdout_crop
+            top, left = (im.shape[0] - s) // 2, (im.shape[1] - s) // 2
+            pairs.append(make_pair(im[top : top + s, left : left + s], self.config.scale))
+        return pairs
+
+    def modules(self) -> dict[str, nn.Module]:
+        mods: dict[str, nn.Module] = {"generator": self.generator}
+        if self.discriminator is not None:
+            mods["discriminator"] = self.discriminator
+        return mods
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        opts = {"generator": self.g_opt}
+        if self.d_opt is not None:
+            opts["discriminator"] = self.d_opt
+        return opts
+
+    def base_learning_rates(self) -> dict[str, float]:
+        return {"generator": self.config.lr, "discriminator": self.config.d_lr}
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"data_rng": self.data.state()}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self.data.set_state(state["data_rng"])
+
+    def best_module(self) -> nn.Module:
+        return self.generator
+
+    def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        lr, hr = self.data.batch(self.config.batch_size)
+        return lr.to(self.device, non_blocking=True), hr.to(self.device, non_blocking=True)
+
+    def train_step(self) -> dict[str, float]:
+        if not self.config.adversarial:
+            lr, hr = self._batch()
+            with self.autocast():
+                loss = self.pixel(self.generator(lr).float(), hr)
+            self.g_opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.g_opt.step()
+            return {"pixel": loss.item()}
+        return self._adversarial_step()
+
+    def _adversarial_step(self) -> dict[str, float]:
+        cfg = self.config
+        kind = cfg.adversarial
+        disc, d_opt = self.discriminator, self.d_opt
+        assert disc is not None and d_opt is not None
+        out: dict[str, float] = {}
+        # Critic/discriminator updates; WGAN variants take n_critic fresh batches.
+        for _ in range(cfg.n_critic):
+            lr, hr = self._batch()
+            with torch.no_grad(), self.autocast():
+                sr = self.generator(lr).float()
+            with self.autocast():
+                d_loss = losses.discriminator_loss(kind, disc(hr, lr).float(), disc(sr, lr).float())
+            if kind == "wgan-gp":
+                gp = losses.gradient_penalty(disc, hr, sr, lr)
+                d_loss = d_loss + cfg.gp_lambda * gp
+                out["gp"] = gp.item()
+            d_opt.zero_grad(set_to_none=True)
+            d_loss.backward()
+            d_opt.step()
+            if kind == "wgan":
+                losses.clip_weights(disc, cfg.clip)
+        out["d_loss"] = d_loss.item()
+        # Generator update: content + adv_weight x adversarial (+ optional pixel).
+        lr, hr = self._batch()
+        for p in disc.parameters():
+            p.requires_grad_(False)
+        with self.autocast():
+            sr = self.generator(lr).float()
+            if cfg.content_loss == "features":
+                content = losses.feature_matching_loss(disc.forward_features(hr, lr), disc.forward_features(sr, lr))
+            else:
+                content = self.pixel(sr, hr)
+            adversarial = losses.generator_adversarial_loss(kind, disc(sr, lr).float())
+            g_loss = cfg.content_weight * content + cfg.adv_weight * adversarial
+            pixel = self.pixel(sr, hr)
+            if cfg.pixel_weight:
+                g_loss = g_loss + cfg.pixel_weight * pixel
+        self.g_opt.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.g_opt.step()
+        for p in disc.parameters():
+            p.requires_grad_(True)
+        out.update(g_loss=g_loss.item(), content=content.item(), adversarial=adversarial.item(), pixel=pixel.item())
+        return out
+
+    def validate(self) -> dict[str, float]:
+        scale = self.config.scale
+        metrics: dict[str, float] = {}
+
+        def upscale(lr_image: np.ndarray, _scale: int) -> np.ndarray:
+            return run_generator(self.generator, lr_image, self.device)
+
+        if self._val_files:
+            result = evaluate(upscale, self._val_files, scale)
+            metrics["psnr"], metrics["ssim"] = result.mean_psnr, result.mean_ssim
+        if self._holdout:
+            scores = [score(upscale(lr.astype(np.float32) / 255, scale), hr, scale) for hr, lr in self._holdout]
+            metrics["holdout_psnr"] = float(np.mean([s[0] for s in scores]))
+        # Stage 1 keeps the best PSNR; stage 2 trades PSNR for texture, so it keeps the latest.
+        metrics["score"] = float(self.step) if self.config.adversarial else metrics.get("psnr", 0.0)
+        return metrics

@@ -1,0 +1,239 @@
+"""The resumable training loop shared by every srdesk model.
+
+:class:`Trainer` owns what every run needs: the step counter, the checkpoint
+(every ``checkpoint_every`` steps, on Ctrl-C and at the end), the CSV log,
+validation with best-model export, and exact resumption (model, optimisers,
+step, RNG and data-sampler state). A concrete trainer supplies ``train_step``
+(one optimisation step, returning the numbers to log), ``validate`` (returns a
+score, higher is better) and the ``modules``/``optimizers`` to checkpoint.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import save_file
+from torch import nn
+
+from srdesk.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+
+
+@dataclass
+class RunConfig:
+    """What every run has; model-specific trainers extend it."""
+
+    run_dir: str = "runs/default"
+    steps: int = 1000
+    batch_size: int = 16
+    lr: float = 2e-4
+    lr_schedule: str = "cosine"  # "constant" | "cosine" | "step"
+    lr_min: float = 1e-6
+    lr_step_every: int = 100_000  # for "step": halve every N steps
+    warmup_steps: int = 0
+    checkpoint_every: int = 250
+    val_every: int = 250
+    log_every: int = 10
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True  # bf16 autocast on CUDA only
+    threads: int = 0  # 0: torch's default
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def learning_rate(config: RunConfig, step: int, base_lr: float | None = None) -> float:
+    """Stateless schedule: the same step always gets the same rate, so resuming is exact."""
+    base = config.lr if base_lr is None else base_lr
+    if config.warmup_steps and step < config.warmup_steps:
+        return base * (step + 1) / config.warmup_steps
+    if config.lr_schedule == "constant":
+        return base
+    if config.lr_schedule == "step":
+        return base * 0.5 ** (step // max(1, config.lr_step_every))
+    if config.lr_schedule == "cosine":
+        progress = min(1.0, step / max(1, config.steps))
+        return config.lr_min + 0.5 * (base - config.lr_min) * (1 + math.cos(math.pi * progress))
+    raise ValueError(f"unknown lr schedule {config.lr_schedule!r}")
+
+
+def pick_training_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    return torch.device(name)
+
+
+class Trainer:
+    checkpoint_name = "checkpoint.pt"
+    log_name = "log.csv"
+    best_name = "best.safetensors"
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+        self.run_dir = Path(config.run_dir)
+        self.device = pick_training_device(config.device)
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        torch.manual_seed(config.seed)
+        self.step = 0
+        self.best_score = -math.inf
+        self._stop_requested = False
+
+    # -- to be provided by a concrete trainer ---------------------------------
+    def modules(self) -> dict[str, nn.Module]:
+        raise NotImplementedError
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        raise NotImplementedError
+
+    def train_step(self) -> dict[str, float]:
+        raise NotImplementedError
+
+    def validate(self) -> dict[str, float]:
+        """Metrics on the fixed validation set; the key ``score`` picks the best model."""
+        raise NotImplementedError
+
+    def best_module(self) -> nn.Module:
+        """The module exported to ``best.safetensors`` when validation improves."""
+        raise NotImplementedError
+
+    def extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        pass
+
+    # -- shared machinery -------------------------------------------------------
+    def autocast(self) -> Any:
+        enabled = self.config.amp and self.device.type == "cuda"
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=enabled)
+
+    def base_learning_rates(self) -> dict[str, float]:
+        """Peak learning rate per optimiser; the schedule scales each one."""
+        return {name: self.config.lr for name in self.optimizers()}
+
+    def set_learning_rate(self) -> float:
+        bases = self.base_learning_rates()
+        for name, opt in self.optimizers().items():
+            for group in opt.param_groups:
+                group["lr"] = learning_rate(self.config, self.step, bases[name])
+        return learning_rate(self.config, self.step)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "config": json.dumps(asdict(self.config)),
+            "step": self.step,
+            "best_score": self.best_score,
+            "modules": {k: m.state_dict() for k, m in self.modules().items()},
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers().items()},
+            "rng": rng_state(),
+            "extra": self.extra_state(),
+        }
+
+    def save(self) -> Path:
+        path = self.run_dir / self.checkpoint_name
+        save_checkpoint(path, self.state_dict())
+        return path
+
+    def resume(self, path: Path | None = None) -> bool:
+        path = Path(path) if path else self.run_dir / self.checkpoint_name
+        if not path.exists():
+            return False
+        state = load_checkpoint(path)
+        for name, module in self.modules().items():
+            module.load_state_dict(state["modules"][name])
+        for name, opt in self.optimizers().items():
+            if name in state["optimizers"]:
+                opt.load_state_dict(state["optimizers"][name])
+        self.step = int(state["step"])
+        self.best_score = float(state["best_score"])
+        set_rng_state(state["rng"])
+        self.load_extra_state(state["extra"])
+        return True
+
+    def _log(self, row: dict[str, Any]) -> None:
+        path = self.run_dir / self.log_name
+        new = not path.exists()
+        fields = ["step", "time", "lr"] + sorted(k for k in row if k not in ("step", "time", "lr"))
+        if not new:
+            with open(path, newline="") as f:
+                header = next(csv.reader(f), fields)
+            fields = header + [k for k in fields if k not in header]
+        with open(path, "a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+
+    def export_best(self) -> None:
+        module = self.best_module()
+        tensors = {k: v.detach().float().cpu().contiguous() for k, v in module.state_dict().items()}
+        tmp = self.run_dir / (self.best_name + ".tmp")
+        save_file(tensors, str(tmp), metadata={"step": str(self.step), "score": f"{self.best_score:.4f}"})
+        tmp.replace(self.run_dir / self.best_name)
+
+    def _run_validation(self) -> dict[str, float]:
+        for m in self.modules().values():
+            m.eval()
+        with torch.inference_mode():
+            metrics = self.validate()
+        for m in self.modules().values():
+            m.train()
+        if metrics.get("score", -math.inf) > self.best_score:
+            self.best_score = metrics["score"]
+            self.export_best()
+        return metrics
+
+    def fit(self, on_log: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """Train until ``config.steps``; checkpoint on Ctrl-C/SIGTERM and at the end."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "config.json").write_text(json.dumps(asdict(self.config), indent=2))
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+        def request_stop(signum: int, frame: Any) -> None:
+            self._stop_requested = True
+
+        for s in previous:
+            signal.signal(s, request_stop)
+        for m in self.modules().values():
+            m.train()
+        start = time.time()
+        sums: dict[str, float] = {}
+        count = 0
+        try:
+            while self.step < self.config.steps and not self._stop_requested:
+                rate = self.set_learning_rate()
+                losses = self.train_step()
+                self.step += 1
+                for k, v in losses.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                count += 1
+                row: dict[str, Any] | None = None
+                if self.step % self.config.log_every == 0:
+                    row = {k: v / count for k, v in sums.items()}
+                    sums, count = {}, 0
+                if self.config.val_every and self.step % self.config.val_every == 0:
+                    row = row or {}
+                    row.update({f"val_{k}": v for k, v in self._run_validation().items()})
+                if row is not None:
+                    row.update(step=self.step, time=round(time.time() - start, 1), lr=rate)
+                    self._log(row)
+                    if on_log:
+                        on_log(row)
+                if self.step % self.config.checkpoint_every == 0:
+                    self.save()
+        finally:
+            self.save()
+            for s, handler in previous.items():
+                signal.signal(s, handler)
