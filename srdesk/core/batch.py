@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,7 +124,9 @@ def run_batch(
     on_update: Callable[[BatchItem], None] | None = None,
     progress: Callable[[BatchItem, int, int], None] | None = None,
     cancel: pipeline.CancelToken | None = None,
+    pause: pipeline.CancelToken | None = None,
 ) -> BatchReport:
+    """Process every source in turn; ``pause`` (while set) holds the queue between files."""
     options.out_dir = Path(options.out_dir)
     if not options.out_dir.exists():
         try:
@@ -132,6 +135,8 @@ def run_batch(
             raise InvalidParameter(f"cannot create the output folder {options.out_dir}: {exc.strerror}") from exc
     report = BatchReport(items=[BatchItem(Path(s)) for s in sources])
     for item in report.items:
+        while pause is not None and pause.is_set() and not (cancel is not None and cancel.is_set()):
+            time.sleep(0.05)
         if cancel is not None and cancel.is_set():
             report.cancelled = True
             break

@@ -59,7 +59,7 @@ EXIF_PIXEL_X = 0xA002
 EXIF_PIXEL_Y = 0xA003
 
 try:  # HEIC/AVIF: optional extra (pip install srdesk[heif])
-    from pillow_heif import register_heif_opener  # type: ignore[import-not-found]
+    from pillow_heif import register_heif_opener
 
     register_heif_opener()
 except ImportError:  # pragma: no cover - depends on the optional extra
@@ -157,7 +157,8 @@ def _pillow_pixels(im: Image.Image, meta: ImageMeta) -> tuple[np.ndarray, np.nda
         if meta.icc_profile:
             try:
                 src = ImageCms.ImageCmsProfile(io.BytesIO(meta.icc_profile))
-                im = ImageCms.profileToProfile(im, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
+                converted = ImageCms.profileToProfile(im, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
+                im = converted if converted is not None else im.convert("RGB")
             except (ImageCms.PyCMSError, OSError):
                 meta.notes.append("its CMYK colour profile could not be used")
                 im = im.convert("RGB")
@@ -183,7 +184,8 @@ def _pillow_pixels(im: Image.Image, meta: ImageMeta) -> tuple[np.ndarray, np.nda
         try:
             im = im.convert("RGB")
         except (ValueError, OSError) as exc:
-            raise UnsupportedImage(f"{meta.path.name if meta.path else 'image'}: unsupported colour mode {mode}") from exc
+            name = meta.path.name if meta.path else "image"
+            raise UnsupportedImage(f"{name}: unsupported colour mode {mode}") from exc
     has_alpha = im.mode in ("LA", "RGBA")
     return _split_channels(np.asarray(im), 255.0, has_alpha)
 
@@ -324,10 +326,8 @@ def _to_output_channels(pixels: np.ndarray, alpha: np.ndarray | None, meta: Imag
         x = (0.299 * x[:, :, 0] + 0.587 * x[:, :, 1] + 0.114 * x[:, :, 2])[:, :, None]
     if alpha is not None:
         a = np.clip(alpha, 0.0, 1.0)[:, :, None]
-        if fmt in ALPHA_FORMATS:
-            x = np.concatenate([x, a], axis=2)
-        else:  # JPEG/BMP have no alpha: flatten onto white, as viewers show it
-            x = x * a + (1.0 - a)
+        # JPEG/BMP have no alpha: flatten onto white, as viewers show it
+        x = np.concatenate([x, a], axis=2) if fmt in ALPHA_FORMATS else x * a + (1.0 - a)
     return x
 
 
@@ -343,7 +343,7 @@ def _png_16(data: np.ndarray, meta: ImageMeta, exif: bytes | None) -> bytes:
     if exif:
         extra.append((b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif))
     if meta.dpi:
-        ppm = [int(round(d / 0.0254)) for d in meta.dpi]
+        ppm = [round(d / 0.0254) for d in meta.dpi]
         extra.append((b"pHYs", ppm[0].to_bytes(4, "big") + ppm[1].to_bytes(4, "big") + b"\x01"))
     out = io.BytesIO()
     png.write_chunks(out, chunks[:1] + extra + chunks[1:])

@@ -12,7 +12,7 @@ import copy
 import logging
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -20,9 +20,7 @@ from srdesk.core import resample
 from srdesk.core.errors import Cancelled, InvalidParameter
 from srdesk.core.imageio import LoadedImage, from_array
 from srdesk.core.tiling import Tile, plan_tiles
-
-if TYPE_CHECKING:
-    from srdesk.models.base import ClassicalUpscaler, TorchUpscaler
+from srdesk.models.base import ClassicalUpscaler, TorchUpscaler
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +122,7 @@ def _offset_tile(sub: Tile, y0: int, x0: int, overlap: int, height: int, width: 
 
 def model_passes(native: int, scale: float) -> int:
     """How many times to apply a x``native`` model for a x``scale`` result."""
-    return max(1, int(math.floor(math.log(scale) / math.log(native) + 1e-9))) if scale > 1 else 1
+    return max(1, math.floor(math.log(scale) / math.log(native) + 1e-9)) if scale > 1 else 1
 
 
 def enhance(
@@ -153,14 +151,12 @@ def enhance(
     size = resample.output_size((height, width), scale)
     _check_cancel(cancel)
 
-    if not upscaler.learned:
-        assert hasattr(upscaler, "resize")
+    if isinstance(upscaler, ClassicalUpscaler):
         pixels = upscaler.resize(source.pixels, size)
-        alpha_method = upscaler.method if hasattr(upscaler, "method") else "bicubic"
+        alpha_method = upscaler.method
         if progress:
             progress(1, 1)
     else:
-        assert hasattr(upscaler, "run") and upscaler.scale is not None
         native = upscaler.scale
         passes = model_passes(native, scale)
         tiles_per_pass = []

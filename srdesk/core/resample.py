@@ -35,7 +35,7 @@ def output_size(in_size: Size, scale: float) -> Size:
     """(h, w) enlarged or reduced by ``scale``, rounded, never below one pixel."""
     if not np.isfinite(scale) or scale <= 0:
         raise InvalidParameter(f"scale must be a positive number, got {scale!r}")
-    return (max(1, int(round(in_size[0] * scale))), max(1, int(round(in_size[1] * scale))))
+    return (max(1, round(in_size[0] * scale)), max(1, round(in_size[1] * scale)))
 
 
 def _check(image: ImageArray, size: Size) -> None:
@@ -138,9 +138,9 @@ def resize_separable(
     rows = weight_matrix(image.shape[0], size[0], kernel, kernel_width, antialias, dtype)
     cols = weight_matrix(image.shape[1], size[1], kernel, kernel_width, antialias, dtype)
     x = image.astype(dtype, copy=False)
-    # Resample the longer reduction first so the intermediate stays small.
-    tmp = np.einsum("oh,hwc->owc", rows, x, optimize=True)
-    return np.einsum("pw,owc->opc", cols, tmp, optimize=True)
+    height, width, channels = x.shape
+    tmp = (rows @ x.reshape(height, width * channels)).reshape(size[0], width, channels)
+    return np.matmul(cols, tmp)  # (out_w, W) @ (out_h, W, C) -> (out_h, out_w, C)
 
 
 def matlab_bicubic(image: ImageArray, size: Size) -> ImageArray:

@@ -61,7 +61,7 @@ class TorchUpscaler:
         self.module.eval().requires_grad_(False)
         self.module.to(self.device)
         if self.device.type != "cpu":
-            self.module.to(memory_format=torch.channels_last)
+            self.module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         if self.fp16:
             self.module.half()
 

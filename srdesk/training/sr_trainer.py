@@ -69,7 +69,7 @@ class SRConfig(RunConfig):
 def apply_stage2_defaults(config: SRConfig) -> SRConfig:
     """The papers' optimiser settings for each adversarial variant."""
     if config.adversarial == "wgan":
-        config.d_lr = 5e-5
+        config.d_lr = config.lr = 5e-5  # Arjovsky et al.: RMSProp at 5e-5 for both networks
         config.n_critic = max(config.n_critic, 5)
     elif config.adversarial == "wgan-gp":
         config.n_critic = max(config.n_critic, 5)

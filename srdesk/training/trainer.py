@@ -165,7 +165,7 @@ class Trainer:
     def _log(self, row: dict[str, Any]) -> None:
         path = self.run_dir / self.log_name
         new = not path.exists()
-        fields = ["step", "time", "lr"] + sorted(k for k in row if k not in ("step", "time", "lr"))
+        fields = ["step", "time", "lr", *sorted(k for k in row if k not in ("step", "time", "lr"))]
         if not new:
             with open(path, newline="") as f:
                 header = next(csv.reader(f), fields)

@@ -1,0 +1,54 @@
+"""Y-PSNR / SSIM at x4 on Set5, Set14, BSD68 for every method, as a Markdown table.
+
+    python bench/quality_table.py [--models a,b,...] [--data ../shared/data/benchmarks] [--json out.json]
+
+Runs the literature protocol of `srdesk-cli eval` (MATLAB bicubic reduction,
+Y channel, `scale` pixels shaved). Learned models are included when installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from srdesk.core import pipeline
+from srdesk.core.evaluate import benchmark_files, evaluate
+from srdesk.models import registry
+
+DATASETS = ("Set5", "Set14", "BSD68")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--models", default="")
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/benchmarks")
+    parser.add_argument("--scale", type=int, default=4)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    names = [n for n in args.models.split(",") if n] or [e.name for e in registry.entries() if e.installed()]
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for name in names:
+        upscaler = pipeline.get_upscaler(name, "auto")
+        results[name] = {}
+        for dataset in DATASETS:
+            folder = args.data / dataset
+            if not folder.is_dir():
+                continue
+            r = evaluate(lambda lr, s, u=upscaler: pipeline.enhance(lr, u, s).pixels, benchmark_files(folder),
+                         args.scale, dataset)
+            results[name][dataset] = {"psnr": round(r.mean_psnr, 3), "ssim": round(r.mean_ssim, 4)}
+            print(f"{name} {dataset} {r.mean_psnr:.3f} {r.mean_ssim:.4f}", file=sys.stderr, flush=True)
+    print(f"| method (x{args.scale}) | " + " | ".join(f"{d} PSNR / SSIM" for d in DATASETS) + " |")
+    print("|---|" + "---|" * len(DATASETS))
+    for name, rows in results.items():
+        cells = [f"{rows[d]['psnr']:.2f} / {rows[d]['ssim']:.4f}" if d in rows else "-" for d in DATASETS]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,24 @@
+"""numpy <-> QImage, always as owned copies (safe to hand between threads)."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtGui import QImage
+
+
+def to_qimage(pixels: np.ndarray, alpha: np.ndarray | None = None) -> QImage:
+    """float (H, W, 3) in [0, 1] (+ optional (H, W) alpha) -> 8-bit QImage that owns its pixels."""
+    rgb = np.clip(pixels, 0.0, 1.0)
+    channels = [rgb] if alpha is None else [rgb, np.clip(alpha, 0.0, 1.0)[:, :, None]]
+    data = np.ascontiguousarray((np.concatenate(channels, axis=2) * 255.0 + 0.5).astype(np.uint8))
+    height, width, depth = data.shape
+    fmt = QImage.Format.Format_RGB888 if depth == 3 else QImage.Format.Format_RGBA8888
+    return QImage(data.data, width, height, width * depth, fmt).copy()
+
+
+def from_qimage(image: QImage) -> np.ndarray:
+    """QImage -> uint8 (H, W, 3) RGB array (a copy)."""
+    converted = image.convertToFormat(QImage.Format.Format_RGB888)
+    width, height = converted.width(), converted.height()
+    buffer = np.frombuffer(converted.constBits(), dtype=np.uint8, count=converted.sizeInBytes())
+    return buffer.reshape(height, converted.bytesPerLine())[:, : width * 3].reshape(height, width, 3).copy()

@@ -1,0 +1,617 @@
+"""The main window: open a photo, Enhance, compare, save; drop folders for batch.
+
+Every long operation (load, enhance, save, batch) runs as a :class:`Job` in
+a thread pool; the model pool has one thread, so one model job runs at a
+time. The window only shows things and gathers settings: all image work is
+the engine's (imageio, pipeline, batch).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QImage, QKeySequence
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from srdesk.core import batch, imageio, pipeline
+from srdesk.core.imageio import LoadedImage
+from srdesk.gui.batch_panel import BatchPanel
+from srdesk.gui.convert import to_qimage
+from srdesk.gui.resources import sample_photo
+from srdesk.gui.viewer import CompareView
+from srdesk.gui.worker import Job
+from srdesk.models import registry
+
+log = logging.getLogger(__name__)
+
+OPEN_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif *.heic *.avif);;All files (*)"
+FORMATS = [("Same as the original", ""), ("PNG", "png"), ("JPEG", "jpg"), ("WebP", "webp"), ("TIFF", "tiff")]
+TILES = [("Automatic", 0), ("128 px", 128), ("256 px", 256), ("512 px", 512), ("1024 px", 1024)]
+MAX_RECENT = 8
+
+
+def human_size(image: LoadedImage) -> str:
+    width, height = image.size
+    return f"{width}\u00d7{height}"
+
+
+def format_eta(seconds: float) -> str:
+    if seconds < 0:
+        return ""
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s left"
+    return f"about {seconds / 60:.0f} min left"
+
+
+class MainWindow(QMainWindow):
+    imageLoaded = Signal()
+    resultReady = Signal()
+    enhanceCancelled = Signal()
+    errorShown = Signal(str)
+    saved = Signal(object)  # Path
+
+    def __init__(self, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or QSettings("srdesk", "srdesk")
+        self.model_pool = QThreadPool(self)
+        self.model_pool.setMaxThreadCount(1)  # one model job at a time (one GPU)
+        self.io_pool = QThreadPool(self)
+        self.io_pool.setMaxThreadCount(2)
+        self.source: LoadedImage | None = None
+        self.source_path: Path | None = None
+        self.result: LoadedImage | None = None
+        self.result_settings: dict[str, Any] = {}
+        self.original_qimage: QImage | None = None
+        self._job: Job | None = None
+        self._jobs: set[Job] = set()  # keep runnables alive until they finish
+        self.error_box: QMessageBox | None = None
+
+        self.setWindowTitle("srdesk")
+        self.setAcceptDrops(True)
+        self.view = CompareView()
+        self.batch_panel = BatchPanel(self.batch_settings, self.model_pool)
+        self.batch_panel.setVisible(False)
+        self.batch_panel.finished.connect(self._on_batch_finished)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.view)
+        splitter.addWidget(self.batch_panel)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        self.splitter = splitter
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        body = QSplitter(Qt.Orientation.Horizontal)
+        body.addWidget(self._build_controls())
+        body.addWidget(splitter)
+        body.setStretchFactor(1, 1)
+        body.setCollapsible(0, False)
+        layout.addWidget(body)
+        self.setCentralWidget(central)
+        self._build_status_bar()
+        self._build_menus()
+        self._restore_settings()
+        self._update_actions()
+
+    # ------------------------------------------------------------------ building
+    def _build_controls(self) -> QWidget:
+        panel = QWidget()
+        panel.setObjectName("controls")
+        panel.setMinimumWidth(250)
+        panel.setMaximumWidth(360)
+        form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+
+        self.model_combo = QComboBox()
+        for entry in registry.entries():
+            installed = entry.installed()
+            label = entry.name + ("" if installed else " (not installed)")
+            self.model_combo.addItem(label, entry.name)
+            index = self.model_combo.count() - 1
+            tip = entry.description + (f"\nMeasured: {entry.quality()}" if entry.quality() else "")
+            self.model_combo.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
+            if not installed:
+                self.model_combo.model().item(index).setEnabled(False)  # type: ignore[attr-defined]
+        self.model_combo.currentIndexChanged.connect(self._on_model_changed)
+        self.model_info = QLabel()
+        self.model_info.setWordWrap(True)
+        self.model_info.setObjectName("modelInfo")
+
+        self.scale_spin = QSpinBox()
+        self.scale_spin.setRange(2, 8)
+        self.scale_spin.setValue(4)
+        self.scale_spin.setSuffix("\u00d7")
+        self.device_combo = QComboBox()
+        self.device_combo.addItem("Automatic", "auto")
+        self.device_combo.addItem("CPU", "cpu")
+        self.tile_combo = QComboBox()
+        for label, value in TILES:
+            self.tile_combo.addItem(label, value)
+        self.format_combo = QComboBox()
+        for label, value in FORMATS:
+            self.format_combo.addItem(label, value)
+        self.quality_spin = QSpinBox()
+        self.quality_spin.setRange(1, 100)
+        self.quality_spin.setValue(95)
+        self.format_combo.currentIndexChanged.connect(self._update_quality_enabled)
+        self.before_combo = QComboBox()
+        self.before_combo.addItem("Original pixels", "nearest")
+        self.before_combo.addItem("Bicubic", "bicubic")
+        self.before_combo.currentIndexChanged.connect(self._on_before_changed)
+
+        form.addRow("Method", self.model_combo)
+        form.addRow(self.model_info)
+        form.addRow("Scale", self.scale_spin)
+        form.addRow("Device", self.device_combo)
+        form.addRow("Tile size", self.tile_combo)
+        form.addRow("Format", self.format_combo)
+        form.addRow("Quality", self.quality_spin)
+        form.addRow("Before shows", self.before_combo)
+
+        self.enhance_button = QPushButton("Enhance")
+        self.enhance_button.setObjectName("enhanceButton")
+        self.enhance_button.setDefault(True)
+        self.enhance_button.clicked.connect(self.enhance)
+        self.save_button = QPushButton("Save result…")
+        self.save_button.clicked.connect(self.save_result_as)
+
+        self.mode_slider = QRadioButton("Slider")
+        self.mode_side = QRadioButton("Side by side")
+        self.mode_slider.setChecked(True)
+        modes = QButtonGroup(panel)
+        modes.addButton(self.mode_slider)
+        modes.addButton(self.mode_side)
+        self.mode_slider.toggled.connect(lambda on: on and self.view.set_mode("slider"))
+        self.mode_side.toggled.connect(lambda on: on and self.view.set_mode("side"))
+
+        layout = QVBoxLayout(panel)
+        layout.addLayout(form)
+        layout.addWidget(self.enhance_button)
+        layout.addWidget(self.save_button)
+        layout.addSpacing(12)
+        layout.addWidget(QLabel("Compare"))
+        layout.addWidget(self.mode_slider)
+        layout.addWidget(self.mode_side)
+        hint = QLabel("Drag the divider to compare. Wheel: zoom, drag: pan, T: flip before/after.")
+        hint.setWordWrap(True)
+        hint.setObjectName("hint")
+        layout.addWidget(hint)
+        layout.addStretch(1)
+        self._on_model_changed()
+        return panel
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.status_label = QLabel("Ready")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.setVisible(False)
+        self.eta_label = QLabel()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.zoom_label = QLabel()
+        bar.addWidget(self.status_label, 1)
+        bar.addPermanentWidget(self.eta_label)
+        bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.cancel_button)
+        bar.addPermanentWidget(self.zoom_label)
+        self.view.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
+
+    def _action(self, text: str, shortcut: Any, slot: Any, menu: Any) -> QAction:
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action("&Open…", QKeySequence.StandardKey.Open, self.open_dialog, file_menu)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self._action("Open the &sample photo", None, lambda: self.open_path(sample_photo()), file_menu)
+        file_menu.addSeparator()
+        self.save_action = self._action("&Save result", QKeySequence.StandardKey.Save, self.save_result, file_menu)
+        self.save_as_action = self._action("Save result &as…", QKeySequence("Ctrl+Shift+S"), self.save_result_as,
+                                           file_menu)
+        file_menu.addSeparator()
+        self._action("&Batch…", QKeySequence("Ctrl+B"), self.batch_dialog, file_menu)
+        file_menu.addSeparator()
+        self._action("&Quit", QKeySequence.StandardKey.Quit, self.close, file_menu)
+
+        image_menu = self.menuBar().addMenu("&Image")
+        self.enhance_action = self._action("&Enhance", [QKeySequence("Ctrl+E"), QKeySequence("Ctrl+Return")],
+                                           self.enhance, image_menu)
+        self.cancel_action = self._action("&Cancel", QKeySequence("Esc"), self.cancel, image_menu)
+
+        view_menu = self.menuBar().addMenu("&View")
+        self._action("&Fit to window", QKeySequence("Ctrl+0"), self.view.fit, view_menu)
+        self._action("&Actual pixels (100 %)", QKeySequence("Ctrl+1"), self.view.actual_size, view_menu)
+        self._action("Zoom &in", [QKeySequence.StandardKey.ZoomIn, QKeySequence("Ctrl+=")],
+                     lambda: self.view.zoom_by(1.25), view_menu)
+        self._action("Zoom &out", QKeySequence.StandardKey.ZoomOut, lambda: self.view.zoom_by(0.8), view_menu)
+        view_menu.addSeparator()
+        self._action("&Slider", QKeySequence("1"), lambda: self.mode_slider.setChecked(True), view_menu)
+        self._action("Side &by side", QKeySequence("2"), lambda: self.mode_side.setChecked(True), view_menu)
+        self._action("&Toggle before / after", QKeySequence("T"), self.view.toggle_before_after, view_menu)
+        self._action("Show batch &queue", QKeySequence("Ctrl+Shift+B"),
+                     lambda: self.batch_panel.setVisible(not self.batch_panel.isVisible()), view_menu)
+
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action("&About srdesk", None, self._about, help_menu)
+        self._refresh_recent()
+
+    # ---------------------------------------------------------------- settings
+    def _restore_settings(self) -> None:
+        s = self.settings
+        geometry = s.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        model = str(s.value("enhance/model", registry.default_model()))
+        index = self.model_combo.findData(model)
+        if index >= 0 and self.model_combo.model().item(index).isEnabled():  # type: ignore[attr-defined]
+            self.model_combo.setCurrentIndex(index)
+        else:
+            self.model_combo.setCurrentIndex(max(0, self.model_combo.findData(registry.default_model())))
+        self.scale_spin.setValue(int(s.value("enhance/scale", 4)))
+        for combo, key in ((self.device_combo, "enhance/device"), (self.format_combo, "output/format"),
+                           (self.tile_combo, "enhance/tile"), (self.before_combo, "view/before")):
+            stored = s.value(key)
+            if stored is not None:
+                found = combo.findData(type(combo.currentData())(stored))
+                if found >= 0:
+                    combo.setCurrentIndex(found)
+        self.quality_spin.setValue(int(s.value("output/quality", 95)))
+        self._update_quality_enabled()
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("enhance/model", self.model_combo.currentData())
+        s.setValue("enhance/scale", self.scale_spin.value())
+        s.setValue("enhance/device", self.device_combo.currentData())
+        s.setValue("enhance/tile", self.tile_combo.currentData())
+        s.setValue("output/format", self.format_combo.currentData())
+        s.setValue("output/quality", self.quality_spin.value())
+        s.setValue("view/before", self.before_combo.currentData())
+        s.sync()
+
+    def _recent(self) -> list[str]:
+        value = self.settings.value("files/recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _remember(self, path: Path) -> None:
+        recent = [str(path)] + [p for p in self._recent() if p != str(path)]
+        self.settings.setValue("files/recent", recent[:MAX_RECENT])
+        self.settings.setValue("files/last_open_dir", str(path.parent))
+        self._refresh_recent()
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self._recent():
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_path(Path(p)))
+        self.recent_menu.setEnabled(bool(self._recent()))
+
+    # ----------------------------------------------------------------- settings for jobs
+    def enhance_settings(self) -> dict[str, Any]:
+        return {
+            "model": self.model_combo.currentData(),
+            "scale": float(self.scale_spin.value()),
+            "device": self.device_combo.currentData(),
+            "tile": int(self.tile_combo.currentData()) or None,
+        }
+
+    def batch_settings(self) -> dict[str, Any]:
+        return {**self.enhance_settings(), "fmt": self.format_combo.currentData() or None,
+                "quality": self.quality_spin.value()}
+
+    # ------------------------------------------------------------------ jobs
+    def _start(self, job: Job, pool: QThreadPool) -> None:
+        self._jobs.add(job)
+        job.signals.finished.connect(lambda _r, j=job: self._jobs.discard(j))
+        job.signals.failed.connect(lambda _m, j=job: self._jobs.discard(j))
+        job.signals.cancelled.connect(lambda j=job: self._jobs.discard(j))
+        pool.start(job)
+
+    def busy(self) -> bool:
+        """An enhance is running; cleared on the GUI thread when its result, error or cancel arrives."""
+        return self._job is not None
+
+    # ------------------------------------------------------------------ open
+    def open_dialog(self) -> None:
+        start = str(self.settings.value("files/last_open_dir", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Open a photo", start, OPEN_FILTER)
+        if path:
+            self.open_path(Path(path))
+
+    def open_path(self, path: Path) -> None:
+        path = Path(path)
+        self.status_label.setText(f"Opening {path.name}…")
+
+        def work(progress: Any, cancel: threading.Event) -> tuple[LoadedImage, QImage]:
+            image = imageio.load(path)
+            return image, to_qimage(image.pixels, image.alpha)
+
+        job = Job(work, f"open {path}")
+        job.signals.finished.connect(lambda result: self._on_loaded(path, *result))
+        job.signals.failed.connect(lambda message: self.show_error("Could not open the photo", message))
+        self._start(job, self.io_pool)
+
+    def _on_loaded(self, path: Path, image: LoadedImage, qimage: QImage) -> None:
+        self.source, self.source_path, self.result = image, path, None
+        self.original_qimage = qimage
+        self.view.set_images(qimage, None)
+        self.view.fit()
+        notes = "; ".join(image.meta.notes)
+        self.setWindowTitle(f"srdesk \u2014 {path.name} ({human_size(image)})")
+        self.status_label.setText(f"{path.name}: {human_size(image)}" + (f" ({notes})" if notes else ""))
+        self._remember(path)
+        self._update_actions()
+        self.imageLoaded.emit()
+
+    # ------------------------------------------------------------------ enhance
+    def enhance(self) -> None:
+        if self.source is None or self.busy():
+            return
+        source = self.source
+        settings = self.enhance_settings()
+        before_bicubic = self.before_combo.currentData() == "bicubic"
+
+        def work(progress: Any, cancel: threading.Event) -> tuple[LoadedImage, QImage, QImage | None]:
+            result = pipeline.enhance(source, settings["model"], settings["scale"], tile=settings["tile"],
+                                      device=settings["device"], progress=progress, cancel=cancel)
+            before = None
+            if before_bicubic:
+                smooth = pipeline.enhance(source, "bicubic", settings["scale"], cancel=cancel)
+                before = to_qimage(smooth.pixels, smooth.alpha)
+            return result, to_qimage(result.pixels, result.alpha), before
+
+        self._job = Job(work, f"enhance {self.source_path}")
+        self._job.signals.progress.connect(self._on_progress)
+        self._job.signals.finished.connect(lambda r, s=settings: self._on_enhanced(s, *r))
+        self._job.signals.failed.connect(self._on_enhance_failed)
+        self._job.signals.cancelled.connect(self._on_cancelled)
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.eta_label.setText("")
+        self.status_label.setText(f"Enhancing with {settings['model']} \u00d7{settings['scale']:g}…")
+        self._update_actions(running=True)
+        self._start(self._job, self.model_pool)
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+            self.status_label.setText("Cancelling…")
+        if self.batch_panel.running():
+            self.batch_panel.cancel()
+
+    def _on_progress(self, done: int, total: int, seconds_left: float) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self.eta_label.setText(format_eta(seconds_left))
+
+    def _finish_run(self) -> None:
+        self._job = None
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self.eta_label.setText("")
+        self._update_actions(running=False)
+
+    def _on_enhanced(self, settings: dict[str, Any], result: LoadedImage, after: QImage,
+                     before: QImage | None) -> None:
+        self._finish_run()
+        self.result = result
+        self.result_settings = settings
+        self.view.set_images(before or self.original_qimage, after)
+        width, height = result.size
+        self.status_label.setText(f"Done: {width}\u00d7{height} with {settings['model']}. "
+                                  "Drag the divider to compare; Ctrl+S saves.")
+        self._update_actions()
+        self.resultReady.emit()
+
+    def _on_enhance_failed(self, message: str) -> None:
+        self._finish_run()
+        self.status_label.setText("Enhance failed")
+        name = self.source_path.name if self.source_path else "the photo"
+        self.show_error(f"Could not enhance {name}", message)
+
+    def _on_cancelled(self) -> None:
+        self._finish_run()
+        self.status_label.setText("Cancelled; nothing was saved")
+        self.enhanceCancelled.emit()
+
+    def _on_before_changed(self) -> None:
+        smooth = self.before_combo.currentData() == "bicubic"
+        if self.result is not None and self.source is not None and not self.busy():
+            source, scale = self.source, self.result_settings.get("scale", 4)
+
+            def work(progress: Any, cancel: threading.Event) -> QImage:
+                if not smooth:
+                    return self.original_qimage
+                enlarged = pipeline.enhance(source, "bicubic", scale)
+                return to_qimage(enlarged.pixels, enlarged.alpha)
+
+            job = Job(work, "before view")
+            job.signals.finished.connect(lambda image: self.view.set_images(image, self.view.after_image()))
+            self._start(job, self.io_pool)
+
+    # ------------------------------------------------------------------ save
+    def suggested_output(self) -> Path | None:
+        if self.source_path is None or self.result is None:
+            return None
+        options = batch.BatchOptions(out_dir=self.source_path.parent, model=self.result_settings["model"],
+                                     scale=self.result_settings["scale"], fmt=self.format_combo.currentData() or None)
+        return batch.output_path(self.source_path, options)
+
+    def save_result(self) -> None:
+        """Save beside the original under the batch naming pattern (never over anything)."""
+        target = self.suggested_output()
+        if target is not None:
+            self._save_to(target, overwrite=False)
+
+    def save_result_as(self) -> None:
+        target = self.suggested_output()
+        if target is None:
+            return
+        start_dir = str(self.settings.value("files/last_save_dir", str(target.parent)))
+        path, _ = QFileDialog.getSaveFileName(self, "Save the enhanced photo", str(Path(start_dir) / target.name),
+                                              "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp);;TIFF (*.tif *.tiff)")
+        if path:
+            self.settings.setValue("files/last_save_dir", str(Path(path).parent))
+            # the dialog already asked about replacing an existing file
+            self._save_to(Path(path), overwrite=True)
+
+    def _save_to(self, target: Path, overwrite: bool) -> None:
+        result, quality, original = self.result, self.quality_spin.value(), self.source_path
+        assert result is not None
+
+        def work(progress: Any, cancel: threading.Event) -> Path:
+            return imageio.save(result, target, quality=quality, overwrite=overwrite, protect=original)
+
+        job = Job(work, f"save {target}")
+        job.signals.finished.connect(self._on_saved)
+        job.signals.failed.connect(lambda message: self.show_error("Could not save the photo", message))
+        self.status_label.setText(f"Saving {target.name}…")
+        self._start(job, self.io_pool)
+
+    def _on_saved(self, path: Path) -> None:
+        self.status_label.setText(f"Saved {path}")
+        self.saved.emit(path)
+
+    # ------------------------------------------------------------------ batch
+    def batch_dialog(self) -> None:
+        start = str(self.settings.value("files/last_open_dir", str(Path.home())))
+        folder = QFileDialog.getExistingDirectory(self, "Choose a folder of photos", start)
+        if folder:
+            self.add_to_batch([folder])
+
+    def add_to_batch(self, paths: list[str]) -> int:
+        self.batch_panel.setVisible(True)
+        added = self.batch_panel.add(paths)
+        self.status_label.setText(f"{added} photos added to the batch queue; press Start")
+        return added
+
+    def _on_batch_finished(self, report: batch.BatchReport) -> None:
+        self.status_label.setText(f"Batch: {report.summary()}")
+
+    # ------------------------------------------------------------------ drops
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        event.acceptProposedAction()
+        self.handle_drop(paths)
+
+    def handle_drop(self, paths: list[str]) -> None:
+        """One file opens it; several files or any folder go to the batch queue."""
+        if len(paths) == 1 and Path(paths[0]).is_file():
+            self.open_path(Path(paths[0]))
+        elif paths:
+            self.add_to_batch(paths)
+
+    # ------------------------------------------------------------------ misc
+    def show_error(self, title: str, message: str) -> None:
+        log.warning("%s: %s", title, message)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.open()  # not exec(): the event loop (and any running job) keeps going
+        self.error_box = box
+        self.status_label.setText(message)
+        self.errorShown.emit(message)
+
+    def _on_model_changed(self) -> None:
+        name = self.model_combo.currentData()
+        if not name:
+            return
+        entry = registry.get(name)
+        quality = entry.quality()
+        self.model_info.setText(entry.description + (f"\n{quality}" if quality else ""))
+        if entry.learned and entry.scale:
+            self.scale_spin.setToolTip(f"{entry.name} works at \u00d7{entry.scale}; other scales are derived")
+
+    def _update_quality_enabled(self) -> None:
+        self.quality_spin.setEnabled(self.format_combo.currentData() in ("", "jpg", "webp"))
+
+    def _update_actions(self, running: bool | None = None) -> None:
+        running = self.busy() if running is None else running
+        has_source, has_result = self.source is not None, self.result is not None
+        self.enhance_button.setEnabled(has_source and not running)
+        self.enhance_action.setEnabled(has_source and not running)
+        self.save_button.setEnabled(has_result and not running)
+        self.save_action.setEnabled(has_result)
+        self.save_as_action.setEnabled(has_result)
+        self.cancel_action.setEnabled(running)
+
+    def detect_devices(self) -> None:
+        """Add GPUs to the device list once torch is loaded (in the background: it is slow to import)."""
+        def work(progress: Any, cancel: threading.Event) -> list[tuple[str, str]]:
+            from srdesk.core.devices import available_devices
+
+            return [(d.name, d.description) for d in available_devices()]
+
+        job = Job(work, "device detection")
+        job.signals.finished.connect(self._on_devices)
+        self._start(job, self.io_pool)
+
+    def _on_devices(self, devices: list[tuple[str, str]]) -> None:
+        stored = self.settings.value("enhance/device")
+        for name, description in devices:
+            label = {"cuda": "GPU (CUDA)", "mps": "GPU (Apple)", "cpu": "CPU"}.get(name, name)
+            index = self.device_combo.findData(name)
+            if index < 0:
+                self.device_combo.addItem(label, name)
+                index = self.device_combo.count() - 1
+            self.device_combo.setItemData(index, description, Qt.ItemDataRole.ToolTipRole)
+        self.device_combo.setItemText(0, f"Automatic ({devices[0][1]})" if devices else "Automatic")
+        if stored is not None and self.device_combo.findData(stored) >= 0:
+            self.device_combo.setCurrentIndex(self.device_combo.findData(stored))
+
+    def _about(self) -> None:
+        from srdesk import __version__
+
+        QMessageBox.about(self, "About srdesk",
+                          f"srdesk {__version__}\nMake photos larger and sharper with learned super-resolution, "
+                          "on your own machine.")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._job is not None:
+            self._job.cancel()
+        self.batch_panel.cancel()
+        self.save_settings()
+        self.model_pool.waitForDone(5000)
+        self.io_pool.waitForDone(5000)
+        super().closeEvent(event)
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if not getattr(self, "_devices_requested", False):
+            self._devices_requested = True
+            QTimer.singleShot(0, self.detect_devices)

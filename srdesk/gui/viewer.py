@@ -1,0 +1,291 @@
+"""The compare view: before and after at the same zoom and pan, split by a slider.
+
+One widget paints both images through one view transform (zoom, and the
+image point at the widget's centre), so zoom and pan are shared by
+construction. The "before" image is drawn at the "after" image's size. Modes:
+
+* ``slider``: after everywhere, before to the left of a draggable divider;
+* ``side``: the left and right halves each show the same image region;
+* ``before`` / ``after``: one image only (the toggle key flips them).
+
+Zooming out paints smoothly, zooming in past 100 % paints crisp pixels.
+Only the visible part of an image is ever drawn, from a cached, reduced
+copy when zoomed far out, so 24 MP images stay responsive.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+MODES = ("slider", "side", "before", "after")
+MIN_ZOOM, MAX_ZOOM = 1 / 64, 64.0
+SLIDER_GRAB_PX = 8
+
+
+class _Pyramid:
+    """An image and its halvings, so zoomed-out painting never scales 24 MP per frame."""
+
+    def __init__(self, image: QImage) -> None:
+        self.levels = [image]
+        while self.levels[-1].width() > 1024 or self.levels[-1].height() > 1024:
+            last = self.levels[-1]
+            self.levels.append(last.scaled(max(1, last.width() // 2), max(1, last.height() // 2),
+                                           Qt.AspectRatioMode.IgnoreAspectRatio,
+                                           Qt.TransformationMode.SmoothTransformation))
+
+    def for_scale(self, screen_px_per_image_px: float) -> tuple[QImage, float]:
+        """The smallest level still at least as detailed as the screen needs, and its factor."""
+        level, factor = 0, 1.0
+        while level + 1 < len(self.levels) and screen_px_per_image_px * factor * 2 <= 1.0:
+            level += 1
+            factor *= 2
+        return self.levels[level], factor
+
+
+class CompareView(QWidget):
+    zoomChanged = Signal(float)
+    sliderMoved = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAcceptDrops(False)  # the main window handles drops
+        self._before: _Pyramid | None = None
+        self._after: _Pyramid | None = None
+        self._size = QSize()  # the frame both images are drawn into (the result's pixel size)
+        self.zoom = 1.0  # screen pixels per frame pixel
+        self.centre = QPointF(0, 0)  # frame point shown at the widget's centre
+        self.slider = 0.5  # fraction of the widget width
+        self.mode = "slider"
+        self.before_smooth = False  # draw the enlarged original smoothly instead of as pixels
+        self._drag: str | None = None
+        self._drag_origin = QPointF()
+        self._drag_centre = QPointF()
+        self._fit = True
+
+    # -- content ---------------------------------------------------------------
+    def set_images(self, before: QImage | None, after: QImage | None) -> None:
+        """Show ``before`` (e.g. the original) stretched to ``after``'s size; either may be None."""
+        keep_view = self._after is not None and after is not None and after.size() == self._size
+        self._before = _Pyramid(before) if before is not None and not before.isNull() else None
+        self._after = _Pyramid(after) if after is not None and not after.isNull() else None
+        frame = after if after is not None else before
+        new_size = frame.size() if frame is not None else QSize()
+        if not keep_view:
+            old = self._size
+            self._size = new_size
+            if old.isValid() and new_size.isValid() and old.width() > 0:
+                # keep the same part of the photo in view when the result replaces the original
+                ratio = new_size.width() / old.width()
+                self.centre = QPointF(self.centre.x() * ratio, self.centre.y() * ratio)
+                self.zoom = max(MIN_ZOOM, min(MAX_ZOOM, self.zoom / ratio))
+                if self._fit:
+                    self.fit()
+            else:
+                self.fit()
+        self.update()
+
+    def after_image(self) -> QImage | None:
+        return self._after.levels[0] if self._after is not None else None
+
+    def has_result(self) -> bool:
+        return self._after is not None and self._before is not None
+
+    def frame_size(self) -> QSize:
+        return QSize(self._size)
+
+    # -- view ------------------------------------------------------------------
+    def fit(self) -> None:
+        if not self._size.isValid() or self._size.isEmpty():
+            return
+        self._fit = True
+        self.zoom = min(self.width() / self._size.width(), self.height() / self._size.height(), MAX_ZOOM)
+        self.centre = QPointF(self._size.width() / 2, self._size.height() / 2)
+        self.zoomChanged.emit(self.zoom)
+        self.update()
+
+    def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
+        """Zoom keeping the frame point under ``anchor`` (widget coordinates) where it is."""
+        zoom = max(MIN_ZOOM, min(MAX_ZOOM, zoom))
+        anchor = anchor if anchor is not None else QPointF(self.width() / 2, self.height() / 2)
+        fixed = self.widget_to_frame(anchor)
+        self.zoom = zoom
+        self._fit = False
+        offset = (anchor - QPointF(self.width() / 2, self.height() / 2)) / zoom
+        self.centre = fixed - offset
+        self.zoomChanged.emit(self.zoom)
+        self.update()
+
+    def actual_size(self) -> None:
+        self.set_zoom(1.0)
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        self.set_zoom(self.zoom * factor, anchor)
+
+    def pan_by(self, dx: float, dy: float) -> None:
+        self._fit = False
+        self.centre = QPointF(self.centre.x() - dx / self.zoom, self.centre.y() - dy / self.zoom)
+        self.update()
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown compare mode {mode!r}")
+        self.mode = mode
+        self.update()
+
+    def toggle_before_after(self) -> None:
+        self.set_mode("before" if self.mode != "before" else "after")
+
+    def set_slider(self, fraction: float) -> None:
+        self.slider = max(0.0, min(1.0, fraction))
+        self.sliderMoved.emit(self.slider)
+        self.update()
+
+    def set_before_smooth(self, smooth: bool) -> None:
+        self.before_smooth = smooth
+        self.update()
+
+    # -- geometry --------------------------------------------------------------
+    def _pane_centre(self, pane: QRectF) -> QPointF:
+        return pane.center()
+
+    def widget_to_frame(self, point: QPointF, pane: QRectF | None = None) -> QPointF:
+        pane = pane or QRectF(self.rect())
+        return self.centre + (point - self._pane_centre(pane)) / self.zoom
+
+    def frame_rect_in(self, pane: QRectF) -> QRectF:
+        """Where the whole frame lands on screen when painted in ``pane``."""
+        top_left = self._pane_centre(pane) - self.centre * self.zoom
+        return QRectF(top_left.x(), top_left.y(), self._size.width() * self.zoom, self._size.height() * self.zoom)
+
+    def panes(self) -> list[tuple[str, QRectF]]:
+        """(which image, widget rectangle) in paint order."""
+        full = QRectF(self.rect())
+        if self.mode == "side":
+            half = full.width() / 2
+            return [("before", QRectF(0, 0, half, full.height())), ("after", QRectF(half, 0, half, full.height()))]
+        if self.mode in ("before", "after"):
+            return [(self.mode, full)]
+        if self._after is None:
+            return [("before", full)]
+        split = full.width() * self.slider
+        return [("after", full), ("before", QRectF(0, 0, split, full.height()))]
+
+    def image_at(self, point: QPointF) -> str:
+        """Which image is painted at a widget point: "before", "after" or ""."""
+        name = ""
+        for which, pane in self.panes():
+            if pane.contains(point):
+                name = which
+        return name
+
+    # -- painting --------------------------------------------------------------
+    def _draw(self, painter: QPainter, pyramid: _Pyramid, pane: QRectF, smooth: bool) -> None:
+        target = self.frame_rect_in(pane)
+        image_width = pyramid.levels[0].width()
+        screen_per_image_px = target.width() / max(1, image_width)
+        level, factor = pyramid.for_scale(screen_per_image_px)
+        painter.save()
+        painter.setClipRect(pane)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth or screen_per_image_px < 1.0)
+        visible = target.intersected(pane)
+        if not visible.isEmpty():
+            # map the visible screen rectangle back to source pixels of this level
+            sx = level.width() / target.width()
+            sy = level.height() / target.height()
+            source = QRectF((visible.left() - target.left()) * sx, (visible.top() - target.top()) * sy,
+                            visible.width() * sx, visible.height() * sy)
+            # whole source pixels only, so crisp zoomed-in pixels stay aligned
+            left, top = int(source.left()), int(source.top())
+            right = min(level.width(), int(source.right()) + 1)
+            bottom = min(level.height(), int(source.bottom()) + 1)
+            src = QRectF(left, top, right - left, bottom - top)
+            dst = QRectF(target.left() + left / sx, target.top() + top / sy, src.width() / sx, src.height() / sy)
+            painter.drawImage(dst, level, src)
+        painter.restore()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().color(self.backgroundRole()).darker(115))
+        if not self._size.isValid():
+            painter.setPen(self.palette().color(self.foregroundRole()))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter,
+                             "Open a photo (Ctrl+O) or drop photos and folders here")
+            return
+        for which, pane in self.panes():
+            pyramid = self._before if which == "before" else self._after
+            if pyramid is None:
+                pyramid = self._after if which == "before" else self._before
+            if pyramid is not None:
+                self._draw(painter, pyramid, pane, smooth=which == "before" and self.before_smooth)
+        if self.mode == "slider" and self.has_result():
+            x = self.width() * self.slider
+            painter.setPen(QPen(QColor(255, 255, 255, 230), 2))
+            painter.drawLine(QPointF(x, 0), QPointF(x, self.height()))
+            painter.setBrush(QColor(255, 255, 255, 230))
+            painter.drawEllipse(QPointF(x, self.height() / 2), 9, 9)
+            self._label(painter, QPointF(8, 8), "Before")
+            self._label(painter, QPointF(self.width() - 60, 8), "After")
+        elif self.mode == "side" and self.has_result():
+            painter.setPen(QPen(QColor(255, 255, 255, 200), 1))
+            painter.drawLine(QPointF(self.width() / 2, 0), QPointF(self.width() / 2, self.height()))
+            self._label(painter, QPointF(8, 8), "Before")
+            self._label(painter, QPointF(self.width() / 2 + 8, 8), "After")
+        elif self.mode in ("before", "after") and self.has_result():
+            self._label(painter, QPointF(8, 8), self.mode.capitalize())
+
+    def _label(self, painter: QPainter, at: QPointF, text: str) -> None:
+        metrics = painter.fontMetrics()
+        box = QRectF(at.x(), at.y(), metrics.horizontalAdvance(text) + 12, metrics.height() + 6)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 150))
+        painter.drawRoundedRect(box, 4, 4)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
+    # -- interaction -----------------------------------------------------------
+    def _near_slider(self, x: float) -> bool:
+        return self.mode == "slider" and self.has_result() and abs(x - self.width() * self.slider) <= SLIDER_GRAB_PX
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        pos = event.position()
+        self._drag = "slider" if self._near_slider(pos.x()) else "pan"
+        self._drag_origin = pos
+        self._drag_centre = QPointF(self.centre)
+        self.setCursor(Qt.CursorShape.SplitHCursor if self._drag == "slider" else Qt.CursorShape.ClosedHandCursor)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        pos = event.position()
+        if self._drag == "slider":
+            self.set_slider(pos.x() / max(1, self.width()))
+        elif self._drag == "pan":
+            delta = (pos - self._drag_origin) / self.zoom
+            self._fit = False
+            self.centre = self._drag_centre - delta
+            self.update()
+        else:
+            self.setCursor(Qt.CursorShape.SplitHCursor if self._near_slider(pos.x()) else Qt.CursorShape.OpenHandCursor)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self._drag = None
+        self.setCursor(Qt.CursorShape.OpenHandCursor)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120
+        if steps:
+            anchor = event.position()
+            if self.mode == "side":  # zoom around the same frame point in either half
+                half = self.width() / 2
+                pane = QRectF(0, 0, half, self.height()) if anchor.x() < half else QRectF(half, 0, half, self.height())
+                anchor = anchor - pane.center() + QPointF(self.width() / 2, self.height() / 2)
+            self.zoom_by(1.25**steps, anchor)
+
+    def resizeEvent(self, event: object) -> None:
+        if self._fit:
+            self.fit()

@@ -1,0 +1,220 @@
+"""Drive the real main window: open, enhance, compare, cancel, errors, batch, settings."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QPoint, QPointF, QSettings, Qt, QTimer
+
+from srdesk.gui.convert import from_qimage
+
+
+def open_photo(qtbot, window, path: Path) -> None:
+    with qtbot.waitSignal(window.imageLoaded, timeout=10_000):
+        window.open_path(path)
+
+
+def pick(combo, data) -> None:
+    combo.setCurrentIndex(combo.findData(data))
+
+
+def enhance(qtbot, window, timeout: int = 30_000) -> None:
+    with qtbot.waitSignal(window.resultReady, timeout=timeout):
+        qtbot.mouseClick(window.enhance_button, Qt.MouseButton.LeftButton)
+
+
+def test_open_enhance_shows_result(qtbot, window, test_photo: Path) -> None:
+    open_photo(qtbot, window, test_photo)
+    assert "photo.png" in window.windowTitle() and "80\u00d760" in window.windowTitle()
+    pick(window.model_combo, "nearest")
+    window.scale_spin.setValue(3)
+    enhance(qtbot, window)
+    assert window.result is not None and window.result.size == (240, 180)
+    after = from_qimage(window.view.after_image())
+    original = np.asarray(Image.open(test_photo))
+    np.testing.assert_array_equal(after[1::3, 1::3], original)  # nearest keeps every pixel
+
+
+def test_slider_position_decides_what_is_painted(qtbot, window, test_photo: Path) -> None:
+    open_photo(qtbot, window, test_photo)
+    pick(window.model_combo, "bicubic")
+    enhance(qtbot, window)
+    view = window.view
+    point = QPointF(view.width() * 0.5, view.height() * 0.5)
+    view.set_slider(0.8)
+    assert view.image_at(point) == "before"
+    view.set_slider(0.2)
+    assert view.image_at(point) == "after"
+    # and the painted pixels really change: black before (test), white after
+    from PySide6.QtGui import QColor, QImage
+
+    view.set_images(solid(QColor("black"), 40, 30), solid(QColor("white"), 160, 120))
+    view.set_slider(0.8)
+    assert view.grab().toImage().pixelColor(point.toPoint()).lightness() < 20
+    view.set_slider(0.2)
+    assert view.grab().toImage().pixelColor(point.toPoint()).lightness() > 235
+    del QImage
+
+
+def solid(colour, width: int, height: int):
+    from PySide6.QtGui import QImage
+
+    image = QImage(width, height, QImage.Format.Format_RGB888)
+    image.fill(colour)
+    return image
+
+
+def test_dragging_the_slider(qtbot, window, test_photo: Path) -> None:
+    open_photo(qtbot, window, test_photo)
+    pick(window.model_combo, "bilinear")
+    enhance(qtbot, window)
+    view = window.view
+    view.set_slider(0.5)
+    start = QPoint(int(view.width() * 0.5), view.height() // 2)
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(view, QPoint(int(view.width() * 0.25), view.height() // 2))
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=QPoint(int(view.width() * 0.25), view.height() // 2))
+    assert view.slider == pytest.approx(0.25, abs=0.02)
+
+
+def test_zoom_and_pan_are_shared_by_both_sides(qtbot, window, test_photo: Path) -> None:
+    open_photo(qtbot, window, test_photo)
+    pick(window.model_combo, "bicubic")
+    enhance(qtbot, window)
+    view = window.view
+    window.mode_side.setChecked(True)
+    view.set_zoom(2.0)
+    view.pan_by(30, -10)
+    (left_name, left), (right_name, right) = view.panes()
+    assert (left_name, right_name) == ("before", "after")
+    # the same pane-relative point shows the same frame (photo) point on both sides
+    for rel in (QPointF(10, 10), QPointF(100, 50)):
+        a = view.widget_to_frame(left.topLeft() + rel, left)
+        b = view.widget_to_frame(right.topLeft() + rel, right)
+        assert (a.x(), a.y()) == pytest.approx((b.x(), b.y()))
+    # wheel zoom keeps the point under the cursor fixed
+    anchor = QPointF(view.width() * 0.3, view.height() * 0.4)
+    window.mode_slider.setChecked(True)
+    before = view.widget_to_frame(anchor)
+    view.zoom_by(1.25, anchor)
+    after = view.widget_to_frame(anchor)
+    assert (before.x(), before.y()) == pytest.approx((after.x(), after.y()))
+    assert view.zoom == pytest.approx(2.5)
+
+
+def test_toggle_key_flips_before_and_after(qtbot, window, test_photo: Path) -> None:
+    open_photo(qtbot, window, test_photo)
+    pick(window.model_combo, "bicubic")
+    enhance(qtbot, window)
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_T)
+    assert window.view.mode == "before"
+    qtbot.keyClick(window.view, Qt.Key.Key_T)
+    assert window.view.mode == "after"
+
+
+def test_event_loop_keeps_running_and_cancel_leaves_no_output(qtbot, window, tiny_model, tmp_path: Path) -> None:
+    big = tmp_path / "big.png"
+    Image.fromarray((np.random.default_rng(0).random((256, 256, 3)) * 255).astype(np.uint8)).save(big)
+    open_photo(qtbot, window, big)
+    pick(window.model_combo, "tiny-x4")
+    pick(window.tile_combo, 0)
+    window.enhance_settings = lambda: {"model": "tiny-x4", "scale": 4.0, "device": "cpu", "tile": 32}
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start(10)
+    with qtbot.waitSignal(window.enhanceCancelled, timeout=30_000):
+        window.enhance()
+        qtbot.waitUntil(lambda: window.progress.maximum() > 1 and window.progress.value() >= 8, timeout=20_000)
+        window.cancel()
+    timer.stop()
+    gaps = np.diff(ticks)
+    assert len(ticks) >= 3 and gaps.max() < 0.5  # the GUI thread was never blocked for long
+    assert window.result is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.png", "settings.ini"] or \
+        sorted(p.name for p in tmp_path.iterdir()) == ["big.png"]
+    assert window.enhance_button.isEnabled()  # usable again
+    enhance(qtbot, window)
+    assert window.result is not None and window.result.size == (1024, 1024)
+
+
+def test_corrupt_file_shows_an_error_and_the_app_still_works(qtbot, window, tmp_path: Path,
+                                                             test_photo: Path) -> None:
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 definitely not a jpeg")
+    with qtbot.waitSignal(window.errorShown, timeout=10_000) as blocker:
+        window.open_path(bad)
+    assert "broken.jpg" in blocker.args[0]
+    assert window.error_box is not None and "broken.jpg" in window.error_box.text()
+    assert "Traceback" not in window.error_box.text()
+    window.error_box.close()
+    open_photo(qtbot, window, test_photo)
+    pick(window.model_combo, "lanczos")
+    enhance(qtbot, window)
+    assert window.result is not None
+
+
+def test_save_keeps_the_original(qtbot, window, test_photo: Path) -> None:
+    original = test_photo.read_bytes()
+    open_photo(qtbot, window, test_photo)
+    pick(window.model_combo, "bicubic")
+    window.scale_spin.setValue(2)
+    enhance(qtbot, window)
+    with qtbot.waitSignal(window.saved, timeout=10_000) as blocker:
+        window.save_result()
+    saved: Path = blocker.args[0]
+    assert saved.name == "photo_x2_bicubic.png" and Image.open(saved).size == (160, 120)
+    with qtbot.waitSignal(window.saved, timeout=10_000) as again:
+        window.save_result()
+    assert again.args[0].name == "photo_x2_bicubic-2.png"
+    assert test_photo.read_bytes() == original
+
+
+def test_dropping_a_folder_fills_the_batch_and_runs_it(qtbot, window, tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((8, 8, 3), 40 * i, np.uint8)).save(folder / f"p{i}.png")
+    (folder / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\ngarbage")
+    pick(window.model_combo, "bicubic")
+    window.scale_spin.setValue(2)
+    window.handle_drop([str(folder)])
+    panel = window.batch_panel
+    assert panel.isVisible() and panel.table.rowCount() == 4
+    panel.out_dir.setText(str(tmp_path / "out"))
+    with qtbot.waitSignal(panel.finished, timeout=30_000) as blocker:
+        panel.start_button.click()
+    report = blocker.args[0]
+    assert report.summary() == "3 enlarged, 1 failed, 0 skipped"
+    statuses = {panel.table.item(r, 0).text(): panel.status(r) for r in range(4)}
+    assert statuses == {"bad.png": "failed", "p0.png": "done", "p1.png": "done", "p2.png": "done"}
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"p{i}_x2_bicubic.png" for i in range(3)]
+    assert "bad.png" in panel.table.item(0, 3).text()
+    assert panel.open_button.isEnabled()
+
+
+def test_settings_round_trip(qtbot, settings: QSettings) -> None:
+    from srdesk.gui.main_window import MainWindow
+
+    first = MainWindow(settings=settings)
+    qtbot.addWidget(first)
+    pick(first.model_combo, "lanczos")
+    first.scale_spin.setValue(3)
+    pick(first.format_combo, "webp")
+    first.quality_spin.setValue(80)
+    pick(first.before_combo, "bicubic")
+    first.resize(700, 500)  # inside the offscreen screen, so no clamping
+    first.save_settings()
+    second = MainWindow(settings=QSettings(settings.fileName(), QSettings.Format.IniFormat))
+    qtbot.addWidget(second)
+    assert second.model_combo.currentData() == "lanczos"
+    assert second.scale_spin.value() == 3
+    assert second.format_combo.currentData() == "webp"
+    assert second.quality_spin.value() == 80
+    assert second.before_combo.currentData() == "bicubic"
+    assert (second.size().width(), second.size().height()) == (700, 500)
