@@ -35,13 +35,13 @@ class _Pyramid:
                                            Qt.AspectRatioMode.IgnoreAspectRatio,
                                            Qt.TransformationMode.SmoothTransformation))
 
-    def for_scale(self, screen_px_per_image_px: float) -> tuple[QImage, float]:
-        """The smallest level still at least as detailed as the screen needs, and its factor."""
+    def for_scale(self, screen_px_per_image_px: float) -> QImage:
+        """The smallest level still at least as detailed as the screen needs."""
         level, factor = 0, 1.0
         while level + 1 < len(self.levels) and screen_px_per_image_px * factor * 2 <= 1.0:
             level += 1
             factor *= 2
-        return self.levels[level], factor
+        return self.levels[level]
 
 
 class CompareView(QWidget):
@@ -188,7 +188,7 @@ class CompareView(QWidget):
         target = self.frame_rect_in(pane)
         image_width = pyramid.levels[0].width()
         screen_per_image_px = target.width() / max(1, image_width)
-        level, factor = pyramid.for_scale(screen_per_image_px)
+        level = pyramid.for_scale(screen_per_image_px)
         painter.save()
         painter.setClipRect(pane)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth or screen_per_image_px < 1.0)
