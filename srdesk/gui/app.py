@@ -57,12 +57,37 @@ def apply_theme(app: QApplication) -> None:
         app.setStyleSheet(style.read_text(encoding="utf-8"))
 
 
+def self_test(program: str) -> int:
+    """Models first (engine only), then the window, offscreen."""
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from srdesk import selftest
+    from srdesk.gui.resources import sample_photo
+
+    status = selftest.run(sample_photo(), out=lambda line: print(line, flush=True))
+    app = QApplication([program])
+    from srdesk.gui.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    app.processEvents()
+    shown = window.isVisible() and window.view.width() > 0
+    print(f"{'PASS' if shown else 'FAIL'} gui: main window opened ({window.width()}x{window.height()})", flush=True)
+    window.close()
+    return status if shown else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     parser = argparse.ArgumentParser(prog="srdesk", description="srdesk: make photos larger and sharper")
     parser.add_argument("photo", nargs="?", type=Path, help="a photo to open")
     parser.add_argument("--version", action="version", version=f"srdesk {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="headless check: every model enhances the sample photo; exit 0 when all pass")
     args, qt_args = parser.parse_known_args(argv[1:])
+    if args.self_test:
+        return self_test(argv[0])
 
     app = QApplication([argv[0], *qt_args])
     app.setOrganizationName("srdesk")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QBrush, QColor, QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from srdesk.core import batch
 from srdesk.gui.worker import Job
 
+STATUS_COLOURS = {"done": "#2e8b3a", "failed": "#c62828"}
 STATUS_TEXT = {"waiting": "Waiting", "running": "Running", "done": "Done", "failed": "Failed", "skipped": "Skipped"}
 
 
@@ -206,6 +207,8 @@ class BatchPanel(QWidget):
         item = self.table.item(row, 1)
         item.setText(STATUS_TEXT.get(status, status))
         item.setData(0x0100, status)
+        colour = STATUS_COLOURS.get(status)
+        item.setForeground(QBrush(QColor(colour)) if colour else self.table.palette().text())
         result = self.table.item(row, 3)
         result.setText(message if status == "failed" else (Path(output).name if output else message))
         result.setToolTip(output or message)

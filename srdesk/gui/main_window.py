@@ -512,7 +512,10 @@ class MainWindow(QMainWindow):
             self.add_to_batch([folder])
 
     def add_to_batch(self, paths: list[str]) -> int:
-        self.batch_panel.setVisible(True)
+        if not self.batch_panel.isVisible():
+            self.batch_panel.setVisible(True)
+            total = max(1, self.splitter.height())
+            self.splitter.setSizes([int(total * 0.55), int(total * 0.45)])
         added = self.batch_panel.add(paths)
         self.status_label.setText(f"{added} photos added to the batch queue; press Start")
         return added

@@ -56,6 +56,10 @@ def build_config(kind: str, args: argparse.Namespace) -> Any:
 
 
 def main(argv: list[str]) -> int:
+    if argv and argv[0] == "export":
+        from srdesk.training.export import main as export_main
+
+        return export_main(argv[1:])
     parser = argparse.ArgumentParser(prog="srdesk-cli train", description="Train a model (resumable).")
     parser.add_argument("kind", choices=TRAINERS)
     parser.add_argument("--resume", action="store_true", help="continue the run in --run-dir")

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Build dist/srdesk/ (one folder: srdesk + srdesk-cli) and run its self-test.
+#   packaging/build.sh            # one-folder build
+#   SRDESK_ONEFILE=1 packaging/build.sh   # a single srdesk executable instead
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv/bin/python}
+"$PY" -m PyInstaller --version >/dev/null 2>&1 || "$PY" -m pip install -q "pyinstaller>=6.6"
+"$PY" -m PyInstaller packaging/srdesk.spec --noconfirm --clean --log-level WARN \
+    --distpath dist --workpath build/pyinstaller
+if [ "${SRDESK_ONEFILE:-0}" = 1 ]; then
+  QT_QPA_PLATFORM=offscreen dist/srdesk --self-test
+else
+  QT_QPA_PLATFORM=offscreen dist/srdesk/srdesk --self-test
+  du -sh dist/srdesk
+fi

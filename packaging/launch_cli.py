@@ -1,0 +1,7 @@
+"""Frozen entry point of srdesk-cli."""
+
+import sys
+
+from srdesk.cli import main
+
+sys.exit(main())

@@ -1,0 +1,120 @@
+"""Registry and weights: explicit table, safetensors + card, sha256 checked, clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from srdesk.core import pipeline
+from srdesk.core.errors import ModelCorrupt, ModelMissing, UnknownModel
+from srdesk.models import registry
+from srdesk.models.srresnet import SRResNet
+from srdesk.models.weights import sha256_of, weights_dir
+from tests.conftest import REPO, shared_data
+
+ARCH = {"arch": "srresnet", "scale": 4, "num_blocks": 1, "channels": 8, "batch_norm": False, "image_skip": True}
+
+
+@pytest.fixture
+def weights_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    torch.manual_seed(0)
+    net = SRResNet(4, 1, 8, batch_norm=False, image_skip=True)
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(tmp_path / "mini-x4.safetensors"))
+    card = {"name": "mini-x4", "weights_file": "mini-x4.safetensors", "architecture": ARCH,
+            "sha256": sha256_of(tmp_path / "mini-x4.safetensors"),
+            "metrics": {"Set5": {"psnr": 30.12, "ssim": 0.85}}}
+    (tmp_path / "mini-x4.json").write_text(json.dumps(card))
+    monkeypatch.setenv("SRDESK_WEIGHTS_DIR", str(tmp_path))
+    registry.register(registry.ModelEntry("mini-x4", "learned", "test model", scale=4, weights="mini-x4"))
+    pipeline.clear_model_cache()
+    yield tmp_path
+    registry.unregister("mini-x4")
+    pipeline.clear_model_cache()
+
+
+def test_every_classical_method_is_registered() -> None:
+    names = {e.name for e in registry.entries()}
+    assert {"nearest", "bilinear", "bicubic", "lanczos", "hermite", "bspline", "fft"} <= names
+    assert {"srresnet-x4", "srgan-x4"} <= names
+
+
+def test_unknown_model() -> None:
+    with pytest.raises(UnknownModel, match="unknown model 'nope'"):
+        registry.get("nope")
+
+
+def test_load_checked_weights(weights_folder: Path) -> None:
+    upscaler = registry.load("mini-x4", "cpu")
+    assert upscaler.learned and upscaler.scale == 4
+    assert registry.get("mini-x4").quality() == "Set5 30.12 dB"
+    out = pipeline.enhance(np.full((5, 6, 3), 0.5, np.float32), "mini-x4", 4, device="cpu")
+    assert out.pixels.shape == (20, 24, 3)
+
+
+def test_tampered_weights_are_refused(weights_folder: Path) -> None:
+    path = weights_folder / "mini-x4.safetensors"
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelCorrupt, match="damaged or was changed"):
+        registry.load("mini-x4", "cpu")
+
+
+def test_truncated_weights_are_refused(weights_folder: Path) -> None:
+    path = weights_folder / "mini-x4.safetensors"
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(ModelCorrupt):
+        registry.load("mini-x4", "cpu")
+
+
+def test_missing_weights_and_card(weights_folder: Path) -> None:
+    (weights_folder / "mini-x4.safetensors").unlink()
+    assert not registry.get("mini-x4").installed()
+    with pytest.raises(ModelMissing, match="missing"):
+        registry.load("mini-x4", "cpu")
+    (weights_folder / "mini-x4.json").unlink()
+    with pytest.raises(ModelMissing, match="card"):
+        registry.load("mini-x4", "cpu")
+
+
+def test_pickle_files_are_never_loaded(weights_folder: Path) -> None:
+    """A .pt/.pth pickle beside the card is ignored: only the card's safetensors file counts."""
+    card = json.loads((weights_folder / "mini-x4.json").read_text())
+    card["weights_file"] = "evil.pt"
+    (weights_folder / "evil.pt").write_bytes(b"\x80\x04cos\nsystem\n(S'echo pwned'\ntR.")
+    card["sha256"] = sha256_of(weights_folder / "evil.pt")
+    (weights_folder / "mini-x4.json").write_text(json.dumps(card))
+    with pytest.raises(ModelCorrupt, match="not a valid safetensors"):
+        registry.load("mini-x4", "cpu")
+
+
+shipped = pytest.mark.skipif(not (REPO / "weights" / "srresnet-x4.json").exists(), reason="no shipped SRResNet")
+
+
+@pytest.mark.weights
+@shipped
+def test_shipped_srresnet_loads_and_matches_its_card(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SRDESK_WEIGHTS_DIR", raising=False)
+    card = json.loads((weights_dir() / "srresnet-x4.json").read_text())
+    assert sha256_of(weights_dir() / card["weights_file"]) == card["sha256"]
+    assert (weights_dir() / card["weights_file"]).stat().st_size < 10_000_000
+    assert registry.load("srresnet-x4", "cpu").scale == 4
+
+
+@pytest.mark.weights
+@pytest.mark.data
+@shipped
+def test_shipped_srresnet_beats_bicubic_on_set5_by_2db(monkeypatch: pytest.MonkeyPatch) -> None:
+    from srdesk.core.evaluate import benchmark_files, evaluate
+
+    monkeypatch.delenv("SRDESK_WEIGHTS_DIR", raising=False)
+    pipeline.clear_model_cache()
+    files = benchmark_files(shared_data("benchmarks", "Set5"))
+    model = evaluate(lambda lr, s: pipeline.enhance(lr, "srresnet-x4", s, device="cpu").pixels, files, 4)
+    bicubic = evaluate(lambda lr, s: pipeline.enhance(lr, "bicubic", s).pixels, files, 4)
+    assert model.mean_psnr >= bicubic.mean_psnr + 2.0

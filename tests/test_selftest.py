@@ -1,0 +1,25 @@
+"""The installation self-test (`srdesk --self-test`) passes and really checks quality."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from srdesk import selftest
+from srdesk.core import evaluate
+from srdesk.gui.resources import sample_photo
+
+
+def test_self_test_passes_on_the_sample() -> None:
+    lines: list[str] = []
+    assert selftest.run(sample_photo(), out=lines.append) == 0
+    assert any(line.startswith("PASS bicubic:") for line in lines)
+    assert lines[-1] == "self-test passed"
+
+
+def test_self_test_fails_a_method_worse_than_nearest(monkeypatch) -> None:
+    hr = (np.random.default_rng(0).random((32, 32, 3)) * 255).astype(np.uint8)
+    hr, lr = evaluate.make_pair(hr, 4)
+    ok, detail = selftest.check_model("nearest", hr, lr, nearest_psnr=-1.0)
+    assert ok
+    ok, detail = selftest.check_model("bilinear", hr, lr, nearest_psnr=99.0)
+    assert not ok and "not better than nearest" in detail
