@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     enhance.add_argument("-q", "--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
     enhance.add_argument("--pattern", default=batch.DEFAULT_PATTERN, help="output name pattern")
     enhance.add_argument("--overwrite", action="store_true", help="replace existing outputs (never originals)")
+    enhance.add_argument("--samples", type=_positive_int, default=1,
+                         help="sampling models: how many different results per photo (one file each)")
+    enhance.add_argument("--temperature", type=float, default=0.8,
+                         help="sampling models: 0 = most likely values, 1 = the model's full variety")
+    enhance.add_argument("--seed", type=int, default=0, help="sampling models: same seed, same samples")
     enhance.add_argument("--max-pixels", type=float, default=imageio.DEFAULT_MAX_PIXELS / 1e6,
                          help="refuse inputs above this many megapixels (default %(default)g)")
 
@@ -89,7 +94,10 @@ def cmd_enhance(args: argparse.Namespace) -> int:
         out_dir=args.output, model=model, scale=args.scale, fmt=args.format, quality=args.quality,
         pattern=args.pattern, tile=args.tile, overlap=args.overlap, device=args.device,
         overwrite=args.overwrite, max_pixels=int(args.max_pixels * 1e6),
+        samples=args.samples, temperature=args.temperature, seed=args.seed,
     )
+    if registry.get(model).sampler:
+        warn_sampling_time(model, args.device, sources, args.samples)
     bar = tqdm(total=len(sources), unit="photo", file=sys.stderr, dynamic_ncols=True)
 
     def on_update(item: batch.BatchItem) -> None:
@@ -115,6 +123,27 @@ def cmd_enhance(args: argparse.Namespace) -> int:
     bar.close()
     print(f"{report.summary()}; output folder: {options.out_dir}", file=sys.stderr)
     return EXIT_FAILURES if report.count("failed") else EXIT_OK
+
+
+def warn_sampling_time(model: str, device: str, sources: list[Path], samples: int) -> None:
+    """Pixel-by-pixel sampling is slow: say how slow before starting."""
+    from PIL import Image
+
+    from srdesk.core import pipeline
+
+    upscaler = pipeline.get_upscaler(model, device)
+    assert isinstance(upscaler, pipeline.SamplingUpscaler)
+    seconds = 0.0
+    for path in sources:
+        try:
+            with Image.open(path) as im:
+                width, height = im.size
+        except OSError:
+            continue
+        seconds += pipeline.estimate_sampling_seconds(upscaler, height, width, samples)
+    where = upscaler.device.type.upper()
+    print(f"srdesk-cli: {model} draws every output pixel in turn; {len(sources)} photo(s) x {samples} sample(s) "
+          f"will take about {seconds / 60:.1f} min on the {where}", file=sys.stderr)
 
 
 def cmd_models() -> int:

@@ -56,3 +56,24 @@ def tiny_model():
     yield entry
     registry.unregister("tiny-x4")
     pipeline.clear_model_cache()
+
+
+@pytest.fixture
+def tiny_sampler():
+    """A registered Pixel Recursive x4 sampler (8x8 tiles) with tiny fixed random weights."""
+    import torch
+
+    from srdesk.core import pipeline
+    from srdesk.models import registry
+    from srdesk.models.pixel_recursive import PixelRecursiveSR
+
+    def build() -> torch.nn.Module:
+        torch.manual_seed(0)
+        return PixelRecursiveSR(scale=4, cond_channels=8, cond_blocks=1, prior_channels=6, prior_layers=2)
+
+    entry = registry.ModelEntry("tiny-sampler-x4", "sampler", "tiny random sampling model", scale=4, build=build)
+    registry.register(entry)
+    pipeline.clear_model_cache()
+    yield entry
+    registry.unregister("tiny-sampler-x4")
+    pipeline.clear_model_cache()

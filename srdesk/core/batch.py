@@ -37,6 +37,9 @@ class BatchOptions:
     device: str = "auto"
     overwrite: bool = False
     max_pixels: int | None = imageio.DEFAULT_MAX_PIXELS
+    samples: int = 1  # sampling models (Pixel Recursive): how many different results per photo
+    temperature: float = 0.8
+    seed: int = 0
 
 
 @dataclass
@@ -45,6 +48,7 @@ class BatchItem:
     status: str = "waiting"  # waiting | running | done | failed | skipped
     output: Path | None = None
     message: str = ""
+    outputs: list[Path] = field(default_factory=list)  # every file written (one per sample)
 
 
 @dataclass
@@ -106,16 +110,29 @@ def process_file(
     options: BatchOptions,
     progress: pipeline.ProgressFn | None = None,
     cancel: pipeline.CancelToken | None = None,
-) -> tuple[Path, list[str]]:
-    """Enlarge one file; returns (written path, notes for the user)."""
+) -> tuple[list[Path], list[str]]:
+    """Enlarge one file; returns (written paths, notes for the user).
+
+    Sampling models write one file per sample, ``_s1``, ``_s2``... before the extension.
+    All results are computed before anything is written, so a cancel leaves no file.
+    """
     image = imageio.load(source, max_pixels=options.max_pixels)
-    result = pipeline.enhance(image, options.model, options.scale, tile=options.tile, overlap=options.overlap,
-                              device=options.device, progress=progress, cancel=cancel)
+    upscaler = pipeline.get_upscaler(options.model, options.device)
+    if isinstance(upscaler, pipeline.SamplingUpscaler):
+        results = pipeline.enhance_samples(image, upscaler, options.scale, samples=options.samples,
+                                           temperature=options.temperature, seed=options.seed,
+                                           progress=progress, cancel=cancel)
+    else:
+        results = [pipeline.enhance(image, upscaler, options.scale, tile=options.tile, overlap=options.overlap,
+                                    progress=progress, cancel=cancel)]
     target = output_path(source, options)
     fmt = options.fmt or target.suffix.lstrip(".")
-    written = imageio.save(result, target, fmt=fmt, quality=options.quality, overwrite=options.overwrite,
-                           protect=source)
-    return written, result.meta.notes
+    written = []
+    for k, result in enumerate(results):
+        name = target if len(results) == 1 else target.with_name(f"{target.stem}_s{k + 1}{target.suffix}")
+        written.append(imageio.save(result, name, fmt=fmt, quality=options.quality, overwrite=options.overwrite,
+                                    protect=source))
+    return written, results[0].meta.notes
 
 
 def run_batch(
@@ -149,7 +166,8 @@ def run_batch(
                 progress(item, done, total)
 
         try:
-            item.output, notes = process_file(item.source, options, tile_progress, cancel)
+            item.outputs, notes = process_file(item.source, options, tile_progress, cancel)
+            item.output = item.outputs[0]
             item.status = "done"
             item.message = "; ".join(notes)
         except Cancelled:

@@ -20,7 +20,9 @@ from srdesk.core import resample
 from srdesk.core.errors import Cancelled, InvalidParameter
 from srdesk.core.imageio import LoadedImage, from_array
 from srdesk.core.tiling import Tile, plan_tiles
-from srdesk.models.base import ClassicalUpscaler, TorchUpscaler
+from srdesk.models.base import ClassicalUpscaler, SamplingUpscaler, TorchUpscaler
+
+Upscaler = ClassicalUpscaler | TorchUpscaler | SamplingUpscaler
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +38,10 @@ class CancelToken(Protocol):
     def is_set(self) -> bool: ...
 
 
-_model_cache: dict[tuple[str, str], ClassicalUpscaler | TorchUpscaler] = {}
+_model_cache: dict[tuple[str, str], Upscaler] = {}
 
 
-def get_upscaler(name: str, device: str = "auto") -> ClassicalUpscaler | TorchUpscaler:
+def get_upscaler(name: str, device: str = "auto") -> Upscaler:
     """Registry load, cached: the GUI and batch reuse a model across photos."""
     key = (name, device)
     if key not in _model_cache:
@@ -127,7 +129,7 @@ def model_passes(native: int, scale: float) -> int:
 
 def enhance(
     image: LoadedImage | np.ndarray,
-    method: str | ClassicalUpscaler | TorchUpscaler,
+    method: str | Upscaler,
     scale: float = 4,
     *,
     tile: int | None = None,
@@ -147,6 +149,8 @@ def enhance(
     if not 1 <= scale <= 16:
         raise InvalidParameter(f"scale must be between 1 and 16, got {scale}")
     upscaler = get_upscaler(method, device) if isinstance(method, str) else method
+    if isinstance(upscaler, SamplingUpscaler):
+        return enhance_samples(source, upscaler, scale, progress=progress, cancel=cancel)[0]
     height, width = source.pixels.shape[:2]
     size = resample.output_size((height, width), scale)
     _check_cancel(cancel)
@@ -190,3 +194,109 @@ def enhance(
         alpha = np.clip(alpha, 0.0, 1.0)
     meta = copy.deepcopy(source.meta)
     return LoadedImage(pixels=np.clip(pixels, 0.0, 1.0, out=pixels), alpha=alpha, meta=meta)
+
+
+# ---------------------------------------------------------------------------
+# sampling models (Pixel Recursive SR)
+# ---------------------------------------------------------------------------
+
+SAMPLE_CHUNK = 64  # tiles x samples sampled together; bounds memory (about 3 MB of logits each)
+
+
+def _sampling_tiles(pixels: np.ndarray, tile: int) -> tuple[np.ndarray, int, int]:
+    """(N, 3, tile, tile) tiles of the image, edge-padded to whole tiles, and the tile grid."""
+    height, width = pixels.shape[:2]
+    rows, cols = -(-height // tile), -(-width // tile)
+    padded = np.pad(pixels, ((0, rows * tile - height), (0, cols * tile - width), (0, 0)), mode="edge")
+    tiles = padded.reshape(rows, tile, cols, tile, 3).transpose(0, 2, 4, 1, 3).reshape(rows * cols, 3, tile, tile)
+    return np.ascontiguousarray(tiles), rows, cols
+
+
+def enhance_samples(
+    image: LoadedImage | np.ndarray,
+    method: str | SamplingUpscaler,
+    scale: float = 4,
+    *,
+    samples: int = 1,
+    temperature: float = 0.8,
+    seed: int = 0,
+    device: str = "auto",
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> list[LoadedImage]:
+    """``samples`` different plausible enlargements from a sampling model.
+
+    The image is cut into the model's input tiles (8x8 for the faces model),
+    all tiles of all samples are drawn together in chunks, pixel by pixel;
+    progress is reported per row of output pixels and cancellation checked
+    there. The same ``seed`` gives the same samples.
+    """
+    import torch
+
+    source = image if isinstance(image, LoadedImage) else from_array(image)
+    upscaler = get_upscaler(method, device) if isinstance(method, str) else method
+    if not isinstance(upscaler, SamplingUpscaler):
+        raise InvalidParameter(f"{upscaler.name} draws one result; samples need a sampling model")
+    if samples < 1:
+        raise InvalidParameter(f"the number of samples must be at least 1, got {samples}")
+    if temperature < 0:
+        raise InvalidParameter(f"temperature cannot be negative, got {temperature}")
+    tile, native = upscaler.tile, upscaler.scale
+    height, width = source.pixels.shape[:2]
+    tiles, rows, cols = _sampling_tiles(source.pixels, tile)
+    batch = np.repeat(tiles[None], samples, axis=0).reshape(-1, 3, tile, tile)  # sample-major
+    out_tile = tile * native
+    uniforms_all = torch.rand((len(batch), 3, out_tile, out_tile), dtype=torch.float64,
+                              generator=torch.Generator().manual_seed(seed))
+    chunks = list(range(0, len(batch), SAMPLE_CHUNK))
+    total = len(chunks) * out_tile
+    levels = np.empty((len(batch), 3, out_tile, out_tile), dtype=np.uint8)
+    for k, start in enumerate(chunks):
+        stop = start + SAMPLE_CHUNK
+
+        def row_done(done: int, _total: int, k: int = k) -> None:
+            if progress:
+                progress(k * out_tile + done, total)
+
+        drawn = upscaler.sample(torch.from_numpy(batch[start:stop]), temperature, uniforms_all[start:stop],
+                                row_done, cancel)
+        levels[start:stop] = drawn.numpy().astype(np.uint8)
+    size = resample.output_size((height, width), scale)
+    results = []
+    for s in range(samples):
+        grid = levels[s * rows * cols : (s + 1) * rows * cols].reshape(rows, cols, 3, out_tile, out_tile)
+        stitched = grid.transpose(0, 3, 1, 4, 2).reshape(rows * out_tile, cols * out_tile, 3)
+        pixels = stitched[: height * native, : width * native].astype(np.float32) / 255.0
+        if pixels.shape[:2] != size:
+            pixels = resample.resize(pixels, size, "matlab-bicubic" if pixels.shape[0] > size[0] else "lanczos")
+        alpha = None
+        if source.alpha is not None:
+            alpha = np.clip(resample.resize(source.alpha[:, :, None], size, "bicubic")[:, :, 0], 0.0, 1.0)
+        results.append(LoadedImage(pixels=np.clip(pixels, 0.0, 1.0), alpha=alpha, meta=copy.deepcopy(source.meta)))
+    return results
+
+
+def estimate_sampling_seconds(upscaler: SamplingUpscaler, height: int, width: int, samples: int) -> float:
+    """Rough time for :func:`enhance_samples` on this device, from a short timed trial."""
+    import time
+
+    import torch
+
+    from srdesk.models.pixel_recursive import PixelRecursiveSR, to_prior_input
+
+    model = upscaler.module
+    assert isinstance(model, PixelRecursiveSR)
+    tile = upscaler.tile
+    n_tiles = -(-height // tile) * -(-width // tile) * samples
+    out_tile = tile * upscaler.scale
+    window_rows, window_cols = model.prior.rows_above + 1, 2 * model.prior.columns_beside + 1
+    batch = min(SAMPLE_CHUNK, n_tiles)
+    probe = to_prior_input(torch.zeros(batch, 3, window_rows, min(out_tile, window_cols), dtype=torch.long))
+    with torch.inference_mode():
+        model.prior(probe.to(upscaler.device))  # warm-up
+        start = time.perf_counter()
+        for _ in range(3):
+            model.prior(probe.to(upscaler.device))
+        per_pass = (time.perf_counter() - start) / 3
+    chunks = -(-n_tiles // SAMPLE_CHUNK)
+    return chunks * out_tile * out_tile * 3 * per_pass

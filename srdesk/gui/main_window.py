@@ -13,14 +13,18 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QImage, QKeySequence
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
     QMainWindow,
     QMessageBox,
     QProgressBar,
@@ -79,6 +83,9 @@ class MainWindow(QMainWindow):
         self.source: LoadedImage | None = None
         self.source_path: Path | None = None
         self.result: LoadedImage | None = None
+        self.results: list[LoadedImage] = []
+        self.result_images: list[QImage] = []
+        self.before_image: QImage | None = None
         self.result_settings: dict[str, Any] = {}
         self.original_qimage: QImage | None = None
         self._job: Job | None = None
@@ -159,8 +166,22 @@ class MainWindow(QMainWindow):
         self.before_combo.addItem("Bicubic", "bicubic")
         self.before_combo.currentIndexChanged.connect(self._on_before_changed)
 
+        self.samples_spin = QSpinBox()
+        self.samples_spin.setRange(1, 8)
+        self.samples_spin.setValue(4)
+        self.samples_spin.setToolTip("How many different plausible results to draw")
+        self.temperature_spin = QDoubleSpinBox()
+        self.temperature_spin.setRange(0.0, 1.5)
+        self.temperature_spin.setSingleStep(0.1)
+        self.temperature_spin.setValue(0.8)
+        self.temperature_spin.setToolTip("0: the most likely value of every pixel; 1: the model's full variety")
+
         form.addRow("Method", self.model_combo)
         form.addRow(self.model_info)
+        form.addRow("Samples", self.samples_spin)
+        form.addRow("Temperature", self.temperature_spin)
+        self.sampler_rows = [self.samples_spin, self.temperature_spin]
+        self._form = form
         form.addRow("Scale", self.scale_spin)
         form.addRow("Device", self.device_combo)
         form.addRow("Tile size", self.tile_combo)
@@ -175,6 +196,13 @@ class MainWindow(QMainWindow):
         self.save_button = QPushButton("Save result…")
         self.save_button.clicked.connect(self.save_result_as)
 
+        self.samples_list = QListWidget()
+        self.samples_list.setViewMode(QListView.ViewMode.IconMode)
+        self.samples_list.setIconSize(QSize(96, 96))
+        self.samples_list.setMaximumHeight(130)
+        self.samples_list.setVisible(False)
+        self.samples_list.currentRowChanged.connect(self._on_sample_picked)
+
         self.mode_slider = QRadioButton("Slider")
         self.mode_side = QRadioButton("Side by side")
         self.mode_slider.setChecked(True)
@@ -188,6 +216,7 @@ class MainWindow(QMainWindow):
         layout.addLayout(form)
         layout.addWidget(self.enhance_button)
         layout.addWidget(self.save_button)
+        layout.addWidget(self.samples_list)
         layout.addSpacing(12)
         layout.addWidget(QLabel("Compare"))
         layout.addWidget(self.mode_slider)
@@ -285,6 +314,8 @@ class MainWindow(QMainWindow):
                 if found >= 0:
                     combo.setCurrentIndex(found)
         self.quality_spin.setValue(int(s.value("output/quality", 95)))
+        self.samples_spin.setValue(int(s.value("enhance/samples", 4)))
+        self.temperature_spin.setValue(float(s.value("enhance/temperature", 0.8)))
         self._update_quality_enabled()
 
     def save_settings(self) -> None:
@@ -296,6 +327,8 @@ class MainWindow(QMainWindow):
         s.setValue("enhance/tile", self.tile_combo.currentData())
         s.setValue("output/format", self.format_combo.currentData())
         s.setValue("output/quality", self.quality_spin.value())
+        s.setValue("enhance/samples", self.samples_spin.value())
+        s.setValue("enhance/temperature", self.temperature_spin.value())
         s.setValue("view/before", self.before_combo.currentData())
         s.sync()
 
@@ -324,6 +357,8 @@ class MainWindow(QMainWindow):
             "scale": float(self.scale_spin.value()),
             "device": self.device_combo.currentData(),
             "tile": int(self.tile_combo.currentData()) or None,
+            "samples": self.samples_spin.value(),
+            "temperature": self.temperature_spin.value(),
         }
 
     def batch_settings(self) -> dict[str, Any]:
@@ -382,14 +417,20 @@ class MainWindow(QMainWindow):
         settings = self.enhance_settings()
         before_bicubic = self.before_combo.currentData() == "bicubic"
 
-        def work(progress: Any, cancel: threading.Event) -> tuple[LoadedImage, QImage, QImage | None]:
-            result = pipeline.enhance(source, settings["model"], settings["scale"], tile=settings["tile"],
-                                      device=settings["device"], progress=progress, cancel=cancel)
+        def work(progress: Any, cancel: threading.Event) -> tuple[list[LoadedImage], list[QImage], QImage | None]:
+            upscaler = pipeline.get_upscaler(settings["model"], settings["device"])
+            if isinstance(upscaler, pipeline.SamplingUpscaler):
+                results = pipeline.enhance_samples(source, upscaler, settings["scale"], samples=settings["samples"],
+                                                   temperature=settings["temperature"], progress=progress,
+                                                   cancel=cancel)
+            else:
+                results = [pipeline.enhance(source, upscaler, settings["scale"], tile=settings["tile"],
+                                            progress=progress, cancel=cancel)]
             before = None
             if before_bicubic:
                 smooth = pipeline.enhance(source, "bicubic", settings["scale"], cancel=cancel)
                 before = to_qimage(smooth.pixels, smooth.alpha)
-            return result, to_qimage(result.pixels, result.alpha), before
+            return results, [to_qimage(r.pixels, r.alpha) for r in results], before
 
         self._job = Job(work, f"enhance {self.source_path}")
         self._job.signals.progress.connect(self._on_progress)
@@ -423,17 +464,35 @@ class MainWindow(QMainWindow):
         self.eta_label.setText("")
         self._update_actions(running=False)
 
-    def _on_enhanced(self, settings: dict[str, Any], result: LoadedImage, after: QImage,
+    def _on_enhanced(self, settings: dict[str, Any], results: list[LoadedImage], afters: list[QImage],
                      before: QImage | None) -> None:
         self._finish_run()
-        self.result = result
+        self.results, self.result_images = results, afters
+        self.result = results[0]
         self.result_settings = settings
-        self.view.set_images(before or self.original_qimage, after)
-        width, height = result.size
+        self.before_image = before or self.original_qimage
+        self.view.set_images(self.before_image, afters[0])
+        self.samples_list.blockSignals(True)
+        self.samples_list.clear()
+        if len(results) > 1:
+            for k, image in enumerate(afters):
+                icon = QIcon(QPixmap.fromImage(image.scaled(96, 96, Qt.AspectRatioMode.KeepAspectRatio,
+                                                            Qt.TransformationMode.SmoothTransformation)))
+                QListWidgetItem(icon, f"Sample {k + 1}", self.samples_list)
+            self.samples_list.setCurrentRow(0)
+        self.samples_list.blockSignals(False)
+        self.samples_list.setVisible(len(results) > 1)
+        width, height = self.result.size
         self.status_label.setText(f"Done: {width}\u00d7{height} with {settings['model']}. "
                                   "Drag the divider to compare; Ctrl+S saves.")
         self._update_actions()
         self.resultReady.emit()
+
+    def _on_sample_picked(self, row: int) -> None:
+        """Show (and save) the sample whose thumbnail was clicked."""
+        if 0 <= row < len(self.results):
+            self.result = self.results[row]
+            self.view.set_images(self.before_image, self.result_images[row])
 
     def _on_enhance_failed(self, message: str) -> None:
         self._finish_run()
@@ -559,6 +618,11 @@ class MainWindow(QMainWindow):
         self.model_info.setText(entry.description + (f"\n{quality}" if quality else ""))
         if entry.learned and entry.scale:
             self.scale_spin.setToolTip(f"{entry.name} works at \u00d7{entry.scale}; other scales are derived")
+        for widget in self.sampler_rows:
+            widget.setVisible(entry.sampler)
+            label = self._form.labelForField(widget)
+            if label is not None:
+                label.setVisible(entry.sampler)
 
     def _update_quality_enabled(self) -> None:
         self.quality_spin.setEnabled(self.format_combo.currentData() in ("", "jpg", "webp"))

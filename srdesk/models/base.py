@@ -74,3 +74,33 @@ class TorchUpscaler:
             if self.device.type != "cpu":
                 x = x.contiguous(memory_format=torch.channels_last)
             return self.module(x).float().cpu()
+
+
+@dataclass
+class SamplingUpscaler:
+    """A model that draws several plausible enlargements (Pixel Recursive SR).
+
+    It works on fixed ``tile`` x ``tile`` input tiles (the size it was trained
+    on); ``sample`` takes (N, 3, tile, tile) in [0, 1] and returns 8-bit
+    levels (N, 3, tile*scale, tile*scale), reporting progress per output row.
+    """
+
+    name: str
+    module: nn.Module
+    scale: int
+    device: torch.device
+    tile: int = 8
+    in_channels: int = 3
+    learned: bool = True
+    card: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        self.module.eval().requires_grad_(False)
+        self.module.to(self.device)
+
+    def sample(self, batch: torch.Tensor, temperature: float, uniforms: torch.Tensor,
+               progress: Any = None, cancel: Any = None) -> torch.Tensor:
+        from srdesk.models.pixel_recursive import PixelRecursiveSR, sample_fast
+
+        assert isinstance(self.module, PixelRecursiveSR)
+        return sample_fast(self.module, batch.to(self.device), temperature, uniforms, progress, cancel).cpu()

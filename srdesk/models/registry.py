@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from srdesk.core import resample
 from srdesk.core.errors import InvalidParameter, UnknownModel
-from srdesk.models.base import ClassicalUpscaler, TorchUpscaler
+from srdesk.models.base import ClassicalUpscaler, SamplingUpscaler, TorchUpscaler
 from srdesk.models.weights import load_verified, read_card, weights_dir
 
 if TYPE_CHECKING:
@@ -40,15 +40,23 @@ def _srresnet_radius(params: dict[str, Any]) -> int:
     return 4 + 2 * int(params["num_blocks"]) + 1 + 2
 
 
+def _build_pixel_recursive(params: dict[str, Any]) -> nn.Module:
+    from srdesk.models.pixel_recursive import PixelRecursiveSR
+
+    return PixelRecursiveSR(int(params["scale"]), int(params["cond_channels"]), int(params["cond_blocks"]),
+                            int(params["prior_channels"]), int(params["prior_layers"]), int(params["prior_kernel"]))
+
+
 ARCHITECTURES: dict[str, tuple[Callable[[dict[str, Any]], nn.Module], Callable[[dict[str, Any]], int]]] = {
     "srresnet": (_build_srresnet, _srresnet_radius),
+    "pixel-recursive": (_build_pixel_recursive, lambda params: 0),
 }
 
 
 @dataclass(frozen=True)
 class ModelEntry:
     name: str
-    kind: str  # "classical" | "learned"
+    kind: str  # "classical" | "learned" | "sampler" (draws several plausible results)
     description: str
     scale: int | None = None  # native scale of a learned model; None = any
     method: str | None = None  # classical: key of resample.METHODS
@@ -58,7 +66,11 @@ class ModelEntry:
 
     @property
     def learned(self) -> bool:
-        return self.kind == "learned"
+        return self.kind in ("learned", "sampler")
+
+    @property
+    def sampler(self) -> bool:
+        return self.kind == "sampler"
 
     def card(self) -> dict[str, Any] | None:
         return read_card(self.weights) if self.weights else None
@@ -92,6 +104,9 @@ _LEARNED = [
                scale=4, weights="srresnet-x4"),
     ModelEntry("srgan-x4", "learned", "SRGAN x4: crisper textures, less faithful (adversarial)",
                scale=4, weights="srgan-x4"),
+    ModelEntry("pixel-recursive-faces-x4", "sampler",
+               "Pixel Recursive x4 for tiny faces (8x8 -> 32x32): several plausible results per input",
+               scale=4, weights="pixel-recursive-faces-x4"),
 ]
 
 _REGISTRY: dict[str, ModelEntry] = {e.name: e for e in _CLASSICAL + _LEARNED}
@@ -124,7 +139,10 @@ def default_model() -> str:
     return DEFAULT_MODEL if entry and entry.installed() else DEFAULT_CLASSICAL
 
 
-def load(name: str, device: str = "auto") -> ClassicalUpscaler | TorchUpscaler:
+Upscaler = ClassicalUpscaler | TorchUpscaler | SamplingUpscaler
+
+
+def load(name: str, device: str = "auto") -> Upscaler:
     """Ready-to-run upscaler for a registry name (weights checked against their card)."""
     entry = get(name)
     if not entry.learned:
@@ -135,6 +153,8 @@ def load(name: str, device: str = "auto") -> ClassicalUpscaler | TorchUpscaler:
     torch_device = resolve_device(device)
     if entry.build is not None:
         assert entry.scale is not None
+        if entry.sampler:
+            return SamplingUpscaler(entry.name, entry.build(), entry.scale, torch_device)
         return TorchUpscaler(entry.name, entry.build(), entry.scale, torch_device,
                              receptive_radius=entry.receptive_radius)
     assert entry.weights is not None
@@ -146,6 +166,9 @@ def load(name: str, device: str = "auto") -> ClassicalUpscaler | TorchUpscaler:
     factory, radius = ARCHITECTURES[arch]
     module = factory(params)
     module.load_state_dict(state)
+    if entry.sampler:
+        return SamplingUpscaler(entry.name, module, int(params["scale"]), torch_device,
+                                tile=int(params.get("input_size", 8)), card=card)
     fp16 = bool(card.get("fp16_safe", False)) and torch_device.type == "cuda"
     return TorchUpscaler(entry.name, module, int(params["scale"]), torch_device, fp16=fp16,
                          receptive_radius=radius(params), card=card)

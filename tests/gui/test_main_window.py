@@ -117,13 +117,15 @@ def test_toggle_key_flips_before_and_after(qtbot, window, test_photo: Path) -> N
     assert window.view.mode == "after"
 
 
-def test_event_loop_keeps_running_and_cancel_leaves_no_output(qtbot, window, tiny_model, tmp_path: Path) -> None:
+def test_event_loop_keeps_running_and_cancel_leaves_no_output(qtbot, tiny_model, window, tmp_path: Path) -> None:
     big = tmp_path / "big.png"
     Image.fromarray((np.random.default_rng(0).random((256, 256, 3)) * 255).astype(np.uint8)).save(big)
     open_photo(qtbot, window, big)
     pick(window.model_combo, "tiny-x4")
-    pick(window.tile_combo, 0)
-    window.enhance_settings = lambda: {"model": "tiny-x4", "scale": 4.0, "device": "cpu", "tile": 32}
+    pick(window.device_combo, "cpu")
+    assert window.enhance_settings()["model"] == "tiny-x4"
+    window.tile_combo.addItem("32 px", 32)  # many small tiles: a long run to cancel
+    pick(window.tile_combo, 32)
     ticks: list[float] = []
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.append(time.monotonic()))
@@ -218,3 +220,22 @@ def test_settings_round_trip(qtbot, settings: QSettings) -> None:
     assert second.quality_spin.value() == 80
     assert second.before_combo.currentData() == "bicubic"
     assert (second.size().width(), second.size().height()) == (700, 500)
+
+
+def test_sampling_model_shows_samples_to_pick_from(qtbot, tiny_sampler, window, tmp_path: Path) -> None:
+    face = tmp_path / "face.png"
+    Image.fromarray((np.random.default_rng(3).random((8, 8, 3)) * 255).astype(np.uint8)).save(face)
+    open_photo(qtbot, window, face)
+    pick(window.model_combo, "tiny-sampler-x4")
+    assert not window.samples_spin.isHidden() and not window.temperature_spin.isHidden()
+    window.samples_spin.setValue(3)
+    window.temperature_spin.setValue(1.0)
+    pick(window.device_combo, "cpu")
+    enhance(qtbot, window, timeout=60_000)
+    assert window.samples_list.count() == 3 and not window.samples_list.isHidden()
+    first = from_qimage(window.view.after_image())
+    window.samples_list.setCurrentRow(2)
+    assert window.result is window.results[2]
+    assert not np.array_equal(from_qimage(window.view.after_image()), first)
+    pick(window.model_combo, "bicubic")
+    assert window.samples_spin.isHidden()
