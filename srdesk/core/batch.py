@@ -150,6 +150,8 @@ def run_batch(
             options.out_dir.mkdir(parents=True)
         except OSError as exc:
             raise InvalidParameter(f"cannot create the output folder {options.out_dir}: {exc.strerror}") from exc
+    for stale in imageio.clean_stale_temporaries(options.out_dir):
+        log.info("removed %s, left by an interrupted run", stale)
     report = BatchReport(items=[BatchItem(Path(s)) for s in sources])
     for item in report.items:
         while pause is not None and pause.is_set() and not (cancel is not None and cancel.is_set()):

@@ -234,8 +234,7 @@ def load(path: str | os.PathLike[str], max_pixels: int | None = DEFAULT_MAX_PIXE
             else:
                 rgb, alpha, gray = _pillow_pixels(im, meta)
             if exif:
-                exif[EXIF_ORIENTATION] = 1
-                meta.exif = exif.tobytes()
+                meta.exif = _portable_exif(exif, meta.format == "TIFF")
     except (UnsupportedImage, ImageTooLarge):
         raise
     except UnidentifiedImageError as exc:
@@ -255,6 +254,31 @@ def load(path: str | os.PathLike[str], max_pixels: int | None = DEFAULT_MAX_PIXE
     if not np.isfinite(rgb).all():
         raise UnsupportedImage(f"{name}: the image contains invalid (non-finite) values")
     return LoadedImage(pixels=rgb, alpha=alpha, meta=meta)
+
+
+# Descriptive tags worth carrying from a TIFF's own IFD into another file's EXIF;
+# everything else there describes the TIFF's layout (strips, compression...).
+PORTABLE_TIFF_TAGS = (0x010E, 0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298)
+EXIF_GPS_IFD = 0x8825
+
+
+def _portable_exif(exif: Image.Exif, from_tiff: bool) -> bytes | None:
+    """EXIF bytes with orientation reset, or None if the block cannot be re-encoded."""
+    try:
+        if from_tiff:
+            clean = Image.Exif()
+            for tag in PORTABLE_TIFF_TAGS:
+                if tag in exif:
+                    clean[tag] = exif[tag]
+            for ifd in (EXIF_IFD, EXIF_GPS_IFD):
+                content = exif.get_ifd(ifd)
+                if content:
+                    clean.get_ifd(ifd).update(content)
+            exif = clean
+        exif[EXIF_ORIENTATION] = 1
+        return exif.tobytes()
+    except Exception:  # a malformed EXIF block is dropped, never fatal
+        return None
 
 
 def _tiff_bits(im: Image.Image) -> tuple[int, ...]:
@@ -374,8 +398,14 @@ def encode(pixels: np.ndarray, alpha: np.ndarray | None, meta: ImageMeta, fmt: s
     options: dict[str, object] = {}
     if meta.icc_profile:
         options["icc_profile"] = meta.icc_profile
-    if exif and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
+    if exif and fmt in ("JPEG", "PNG", "WEBP"):
         options["exif"] = exif
+    elif exif and fmt == "TIFF":
+        # TIFF keeps its metadata as tags of its own IFD: carry the descriptive ones
+        # (the EXIF sub-IFD is not written; Pillow's TIFF writer mangles its offset)
+        source = Image.Exif()
+        source.load(exif)
+        options["tiffinfo"] = {tag: source[tag] for tag in PORTABLE_TIFF_TAGS if tag in source}
     if meta.dpi and fmt in ("JPEG", "PNG", "TIFF", "BMP"):
         options["dpi"] = meta.dpi
     if fmt == "JPEG":
@@ -387,7 +417,17 @@ def encode(pixels: np.ndarray, alpha: np.ndarray | None, meta: ImageMeta, fmt: s
     elif fmt == "TIFF":
         options.update(compression="tiff_adobe_deflate")
     buf = io.BytesIO()
-    im.save(buf, format=fmt, **options)
+    try:
+        im.save(buf, format=fmt, **options)
+    except (OSError, ValueError, RuntimeError, struct.error):
+        if not {"exif", "icc_profile", "tiffinfo"} & options.keys():
+            raise
+        # damaged metadata must not cost the user the picture: write it without
+        for key in ("exif", "icc_profile", "tiffinfo"):
+            options.pop(key, None)
+        meta.notes.append("the original metadata could not be written to this format and was left out")
+        buf = io.BytesIO()
+        im.save(buf, format=fmt, **options)
     return buf.getvalue()
 
 
@@ -411,7 +451,7 @@ def write_atomic(data: bytes, target: Path, overwrite: bool = False, protect: Pa
     if not overwrite:
         target = unique_path(target)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=".srdesk-", suffix=".part", dir=folder)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".srdesk-{os.getpid()}-", suffix=".part", dir=folder)
     except OSError as exc:
         raise OutputError(f"{target.name}: cannot write to {folder}: {exc.strerror or exc}") from exc
     tmp = Path(tmp_name)
@@ -472,10 +512,24 @@ def save(
     return write_atomic(data, path, overwrite=overwrite, protect=protect or image.meta.path)
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists but is not ours, or we cannot tell: leave its files alone
+    return True
+
+
 def clean_stale_temporaries(folder: Path) -> list[Path]:
-    """Remove ``.srdesk-*.part`` files a killed process left behind."""
+    """Remove ``.srdesk-PID-*.part`` files whose writing process no longer runs (it was killed)."""
     removed = []
     for tmp in Path(folder).glob(".srdesk-*.part"):
+        parts = tmp.name.split("-")
+        pid = int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else None
+        if pid is not None and (pid == os.getpid() or _process_alive(pid)):
+            continue
         try:
             tmp.unlink()
             removed.append(tmp)

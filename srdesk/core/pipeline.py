@@ -30,6 +30,7 @@ ProgressFn = Callable[[int, int], None]
 """progress(done, total): called after each unit of work (a tile)."""
 
 MIN_TILE = 32
+OOM_MIN_TILE = 16  # smallest tile tried after running out of GPU memory
 MAX_TILE = 1024
 CPU_TILE_BUDGET_BYTES = 1 << 30  # activations of one tile on the CPU
 
@@ -79,8 +80,14 @@ def run_tiled(
     overlap: int,
     progress: Callable[[], None] | None = None,
     cancel: CancelToken | None = None,
+    notes: list[str] | None = None,
 ) -> np.ndarray:
-    """One pass of a learned model over an (H, W, C) float32 image, tile by tile."""
+    """One pass of a learned model over an (H, W, C) float32 image, tile by tile.
+
+    When the GPU runs out of memory, the failing region is split into smaller
+    tiles (down to OOM_MIN_TILE); if even those do not fit, the model moves to
+    the CPU for the rest of the run. Either way the user is told via ``notes``.
+    """
     import torch
 
     height, width, channels = image.shape
@@ -94,14 +101,25 @@ def run_tiled(
         try:
             result = upscaler.run(torch.from_numpy(patch).unsqueeze(0))[0]
         except torch.cuda.OutOfMemoryError:
-            torch.cuda.empty_cache()
-            smaller = max(MIN_TILE, (t.core_bottom - t.core_top) // 2)
-            if smaller >= t.core_bottom - t.core_top:
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            core = max(t.core_bottom - t.core_top, t.core_right - t.core_left)
+            if core > OOM_MIN_TILE:
+                smaller = max(OOM_MIN_TILE, core // 2)
+                log.warning("out of GPU memory with %d px tiles; retrying this region with %d px", core, smaller)
+                if notes is not None and not any("smaller tiles" in n for n in notes):
+                    notes.append("the GPU ran out of memory; smaller tiles were used")
+                y0, x0 = t.core_origin
+                sub = plan_tiles(t.core_bottom - t.core_top, t.core_right - t.core_left, smaller, 0)
+                pending[:0] = [_offset_tile(s, y0, x0, overlap, height, width) for s in sub]
+                continue
+            if upscaler.device.type == "cpu":
                 raise
-            log.warning("GPU out of memory with %d px tiles; retrying this region with %d px", tile, smaller)
-            y0, x0 = t.core_origin
-            sub = plan_tiles(t.core_bottom - t.core_top, t.core_right - t.core_left, smaller, 0)
-            pending[:0] = [_offset_tile(s, y0, x0, overlap, height, width) for s in sub]
+            log.warning("out of GPU memory even with %d px tiles; continuing on the CPU", core)
+            if notes is not None:
+                notes.append("the GPU ran out of memory; the rest ran on the CPU (slower)")
+            upscaler.move_to(torch.device("cpu"))
+            pending.insert(0, t)
             continue
         core = result[:, t.core_top * scale : t.core_bottom * scale, t.core_left * scale : t.core_right * scale]
         y0, x0 = t.core_origin
@@ -154,6 +172,7 @@ def enhance(
     height, width = source.pixels.shape[:2]
     size = resample.output_size((height, width), scale)
     _check_cancel(cancel)
+    run_notes: list[str] = []
 
     if isinstance(upscaler, ClassicalUpscaler):
         pixels = upscaler.resize(source.pixels, size)
@@ -181,7 +200,7 @@ def enhance(
 
         pixels = source.pixels
         for _ in range(passes):
-            pixels = run_tiled(upscaler, pixels, chosen_tile, context, step, cancel)
+            pixels = run_tiled(upscaler, pixels, chosen_tile, context, step, cancel, run_notes)
         if pixels.shape[:2] != size:
             # Learned models have fixed scales: reach other scales by reducing
             # the model's output (antialiased), never by enlarging it further.
@@ -193,6 +212,7 @@ def enhance(
         alpha = resample.resize(source.alpha[:, :, None], size, alpha_method)[:, :, 0]
         alpha = np.clip(alpha, 0.0, 1.0)
     meta = copy.deepcopy(source.meta)
+    meta.notes.extend(run_notes)
     return LoadedImage(pixels=np.clip(pixels, 0.0, 1.0, out=pixels), alpha=alpha, meta=meta)
 
 

@@ -56,11 +56,18 @@ class TorchUpscaler:
     card: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        self.module.eval().requires_grad_(False)
+        self.move_to(self.device)
+
+    def move_to(self, device: torch.device) -> None:
+        """Put the model on ``device`` (fp16 only stays on CUDA)."""
         import torch
 
-        self.module.eval().requires_grad_(False)
-        self.module.to(self.device)
-        if self.device.type != "cpu":
+        self.device = device
+        self.fp16 = self.fp16 and device.type == "cuda"
+        self.module.to(device)
+        self.module.float()
+        if device.type != "cpu":
             self.module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         if self.fp16:
             self.module.half()

@@ -263,7 +263,13 @@ def test_written_file_has_normal_permissions(tmp_path: Path, rng: np.random.Gene
 
 
 def test_stale_temporaries_are_cleaned(tmp_path: Path) -> None:
-    (tmp_path / ".srdesk-abc.part").write_bytes(b"x")
+    import subprocess
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a finished process: its pid is free (or reused by something unrelated, still not ours)
+    (tmp_path / f".srdesk-{dead.pid}-abc.part").write_bytes(b"x")
+    (tmp_path / f".srdesk-{os.getpid()}-mine.part").write_bytes(b"x")  # a write in progress in this process
     (tmp_path / "keep.png").write_bytes(b"x")
-    assert len(imageio.clean_stale_temporaries(tmp_path)) == 1
-    assert [p.name for p in tmp_path.iterdir()] == ["keep.png"]
+    removed = imageio.clean_stale_temporaries(tmp_path)
+    assert [p.name for p in removed] == [f".srdesk-{dead.pid}-abc.part"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f".srdesk-{os.getpid()}-mine.part", "keep.png"]
