@@ -121,10 +121,10 @@ def run_tiled(
             upscaler.move_to(torch.device("cpu"))
             pending.insert(0, t)
             continue
-        core = result[:, t.core_top * scale : t.core_bottom * scale, t.core_left * scale : t.core_right * scale]
+        kept = result[:, t.core_top * scale : t.core_bottom * scale, t.core_left * scale : t.core_right * scale]
         y0, x0 = t.core_origin
-        out[y0 * scale : y0 * scale + core.shape[1], x0 * scale : x0 * scale + core.shape[2]] = (
-            core.permute(1, 2, 0).numpy()
+        out[y0 * scale : y0 * scale + kept.shape[1], x0 * scale : x0 * scale + kept.shape[2]] = (
+            kept.permute(1, 2, 0).numpy()
         )
         if progress:
             progress()
