@@ -50,6 +50,7 @@ class SRConfig(RunConfig):
     pixel_weight: float = 0.0  # extra pixel term during stage 2
     discriminator: str = "srgan"  # "srgan" | "patch"
     d_norm: str = "batch"
+    d_channels: int = 64  # the discriminator's first width (the paper's 64, doubling to 512)
     d_lr: float = 1e-4
     n_critic: int = 1
     clip: float = 0.01
@@ -104,9 +105,9 @@ class SRTrainer(Trainer):
         self.d_opt: torch.optim.Optimizer | None = None
         if config.adversarial:
             if config.discriminator == "patch":
-                self.discriminator = PatchDiscriminator(norm=config.d_norm)
+                self.discriminator = PatchDiscriminator(base_channels=config.d_channels, norm=config.d_norm)
             else:
-                self.discriminator = SRGANDiscriminator(norm=config.d_norm)
+                self.discriminator = SRGANDiscriminator(base_channels=config.d_channels, norm=config.d_norm)
             self.discriminator.to(self.device)
             if config.adversarial == "wgan":
                 # Arjovsky et al.: momentum-based optimisers destabilise the clipped critic.

@@ -38,7 +38,7 @@ class SyntheticCrops:
 def tiny_config(tmp_path: Path, **overrides) -> SRConfig:
     config = SRConfig(run_dir=str(tmp_path / "run"), steps=10, batch_size=4, crop=32, blocks=1, channels=8,
                       val_dir="", holdout=[], checkpoint_every=1000, val_every=0, log_every=1, lr=1e-3,
-                      lr_schedule="constant", device="cpu", threads=1)
+                      lr_schedule="constant", device="cpu", threads=1, d_channels=8)
     for k, v in overrides.items():
         setattr(config, k, v)
     return config
