@@ -57,7 +57,7 @@ def main() -> int:
     window.grab().save(str(args.out / "compare-fit.png"))
     # zoom into the bird's head, the slider across it
     view.set_zoom(2.0)
-    view.centre = QPointF(1650, 600)
+    view.centre = QPointF(800, 330)  # the osprey's head
     view.set_slider(0.5)
     app.processEvents()
     window.grab().save(str(args.out / "compare-slider.png"))

@@ -29,6 +29,16 @@ def _norm(kind: str, channels: int) -> nn.Module:
     raise ValueError(f"unknown norm {kind!r}")
 
 
+def activations_after_each_relu(layers: nn.Sequential, x: torch.Tensor) -> list[torch.Tensor]:
+    """Run ``layers`` and keep the output of every LeakyReLU (the feature-matching content loss uses them)."""
+    outputs = []
+    for layer in layers:
+        x = layer(x)
+        if isinstance(layer, nn.LeakyReLU):
+            outputs.append(x)
+    return outputs
+
+
 class SRGANDiscriminator(nn.Module):
     def __init__(self, in_channels: int = 3, base_channels: int = 64, norm: str = "batch") -> None:
         super().__init__()
@@ -55,13 +65,7 @@ class SRGANDiscriminator(nn.Module):
         return self.head(self.pool(self.features(x)))
 
     def forward_features(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> list[torch.Tensor]:
-        """Activations after each LeakyReLU: the feature-matching content loss uses them."""
-        outputs = []
-        for layer in self.features:
-            x = layer(x)
-            if isinstance(layer, nn.LeakyReLU):
-                outputs.append(x)
-        return outputs
+        return activations_after_each_relu(self.features, x)
 
 
 class PatchDiscriminator(nn.Module):
@@ -81,20 +85,16 @@ class PatchDiscriminator(nn.Module):
         seq.append(nn.Conv2d(channels, 1, 4, 1, 1))
         self.net = nn.Sequential(*seq)
 
-    def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+    @staticmethod
+    def _paired(x: torch.Tensor, condition: torch.Tensor | None) -> torch.Tensor:
+        """The HR image (real or generated) beside the LR input enlarged to its size."""
         if condition is None:
             raise ValueError("the PatchGAN discriminator is conditional: pass the LR image")
         enlarged = F.interpolate(condition, size=x.shape[-2:], mode="bicubic", align_corners=False)
-        return self.net(torch.cat([x, enlarged], dim=1))
+        return torch.cat([x, enlarged], dim=1)
+
+    def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(self._paired(x, condition))
 
     def forward_features(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> list[torch.Tensor]:
-        if condition is None:
-            raise ValueError("the PatchGAN discriminator is conditional: pass the LR image")
-        enlarged = F.interpolate(condition, size=x.shape[-2:], mode="bicubic", align_corners=False)
-        h = torch.cat([x, enlarged], dim=1)
-        outputs = []
-        for layer in self.net:
-            h = layer(h)
-            if isinstance(layer, nn.LeakyReLU):
-                outputs.append(h)
-        return outputs
+        return activations_after_each_relu(self.net, self._paired(x, condition))
