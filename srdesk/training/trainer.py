@@ -162,7 +162,23 @@ class Trainer:
         self.load_extra_state(state["extra"])
         return True
 
+    def _tensorboard(self) -> Any:
+        """A SummaryWriter when the tensorboard package is installed (optional), else None."""
+        if not hasattr(self, "_writer"):
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self._writer: Any = SummaryWriter(str(self.run_dir / "tensorboard"))
+            except ImportError:
+                self._writer = None
+        return self._writer
+
     def _log(self, row: dict[str, Any]) -> None:
+        writer = self._tensorboard()
+        if writer is not None:
+            for key, value in row.items():
+                if key not in ("step", "time") and isinstance(value, float | int):
+                    writer.add_scalar(key, value, row["step"])
         path = self.run_dir / self.log_name
         new = not path.exists()
         fields = ["step", "time", "lr", *sorted(k for k in row if k not in ("step", "time", "lr"))]
