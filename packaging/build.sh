@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build dist/srdesk/ (one folder: srdesk + srdesk-cli) and run its self-test.
+# Build dist/srdesk/ (one folder: srdesk, and srdesk-cli linked to it) and run its self-test.
 #   packaging/build.sh            # one-folder build
 #   SRDESK_ONEFILE=1 packaging/build.sh   # a single srdesk executable instead
 set -euo pipefail
@@ -11,6 +11,8 @@ PY=${PYTHON:-.venv/bin/python}
 if [ "${SRDESK_ONEFILE:-0}" = 1 ]; then
   QT_QPA_PLATFORM=offscreen dist/srdesk --self-test
 else
+  ln -sf srdesk dist/srdesk/srdesk-cli  # the same program; started under this name it is the CLI
   QT_QPA_PLATFORM=offscreen dist/srdesk/srdesk --self-test
+  dist/srdesk/srdesk-cli models >/dev/null
   du -sh dist/srdesk
 fi
