@@ -58,7 +58,7 @@ def main() -> int:
     # zoom into the bird's head, the slider across it
     view.set_zoom(2.0)
     view.centre = QPointF(800, 330)  # the osprey's head
-    view.set_slider(0.5)
+    view.set_slider(0.2)  # the divider across the head
     app.processEvents()
     window.grab().save(str(args.out / "compare-slider.png"))
     window.mode_side.setChecked(True)
