@@ -235,7 +235,7 @@ def load(path: str | os.PathLike[str], max_pixels: int | None = DEFAULT_MAX_PIXE
                 rgb, alpha, gray = _pillow_pixels(im, meta)
             if exif:
                 meta.exif = _portable_exif(exif, meta.format == "TIFF")
-    except (UnsupportedImage, ImageTooLarge):
+    except UnsupportedImage:  # ours (ImageTooLarge included): already a readable message
         raise
     except UnidentifiedImageError as exc:
         raise UnsupportedImage(f"{name}: not an image, or a type srdesk cannot read") from exc

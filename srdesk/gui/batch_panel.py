@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QThreadPool, QUrl, Signal
+from PySide6.QtCore import QObject, Qt, QThreadPool, QUrl, Signal
 from PySide6.QtGui import QBrush, QColor, QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from srdesk.core import batch
 from srdesk.gui.worker import Job
 
+STATUS_ROLE = Qt.ItemDataRole.UserRole  # the machine-readable status behind the shown text
 STATUS_COLOURS = {"done": "#2e8b3a", "failed": "#c62828"}
 STATUS_TEXT = {"waiting": "Waiting", "running": "Running", "done": "Done", "failed": "Failed", "skipped": "Skipped"}
 
@@ -131,7 +132,7 @@ class BatchPanel(QWidget):
         return list(self._sources)
 
     def status(self, row: int) -> str:
-        return self.table.item(row, 1).data(0x0100) or "waiting"
+        return self.table.item(row, 1).data(STATUS_ROLE) or "waiting"
 
     def clear(self) -> None:
         if self.running():
@@ -206,7 +207,7 @@ class BatchPanel(QWidget):
     def _on_item(self, row: int, status: str, output: str, message: str) -> None:
         item = self.table.item(row, 1)
         item.setText(STATUS_TEXT.get(status, status))
-        item.setData(0x0100, status)
+        item.setData(STATUS_ROLE, status)
         colour = STATUS_COLOURS.get(status)
         item.setForeground(QBrush(QColor(colour)) if colour else self.table.palette().text())
         result = self.table.item(row, 3)
