@@ -179,5 +179,8 @@ def load(name: str, device: str = "auto") -> Upscaler:
         return SamplingUpscaler(entry.name, module, int(params["scale"]), torch_device,
                                 tile=int(params.get("input_size", 8)), card=card)
     fp16 = bool(card.get("fp16_safe", False)) and torch_device.type == "cuda"
-    return TorchUpscaler(entry.name, module, int(params["scale"]), torch_device, fp16=fp16,
-                         receptive_radius=radius(params), card=card)
+    scale = int(params["scale"])
+    # float32 activations alive at once at the output resolution (~4 maps of the model's width)
+    bytes_per_input_pixel = 16 * scale * scale * int(params.get("channels", 64))
+    return TorchUpscaler(entry.name, module, scale, torch_device, fp16=fp16, receptive_radius=radius(params),
+                         bytes_per_input_pixel=bytes_per_input_pixel, card=card)
