@@ -22,6 +22,7 @@ import numpy as np
 import scipy.fft
 import scipy.linalg
 import scipy.ndimage
+import scipy.sparse
 from PIL import Image
 
 from srdesk.core.errors import InvalidParameter
@@ -139,8 +140,13 @@ def resize_separable(
     cols = weight_matrix(image.shape[1], size[1], kernel, kernel_width, antialias, dtype)
     x = image.astype(dtype, copy=False)
     height, width, channels = x.shape
-    tmp = (rows @ x.reshape(height, width * channels)).reshape(size[0], width, channels)
-    return np.matmul(cols, tmp)  # (out_w, W) @ (out_h, W, C) -> (out_h, out_w, C)
+    # Each row of the weight matrices has only a few non-zero taps: sparse products
+    # cost O(taps) per output sample instead of O(input length).
+    row_op, col_op = scipy.sparse.csr_matrix(rows), scipy.sparse.csr_matrix(cols)
+    tmp = (row_op @ x.reshape(height, width * channels)).reshape(size[0], width, channels)
+    along_width = col_op @ tmp.transpose(1, 0, 2).reshape(width, size[0] * channels)
+    return np.ascontiguousarray(along_width.reshape(size[1], size[0], channels).transpose(1, 0, 2)).astype(
+        dtype, copy=False)
 
 
 def matlab_bicubic(image: ImageArray, size: Size) -> ImageArray:
