@@ -13,11 +13,8 @@ import json
 import sys
 from pathlib import Path
 
-from srdesk.core import pipeline
-from srdesk.core.evaluate import benchmark_files, evaluate
 from srdesk.models import registry
-
-DATASETS = ("Set5", "Set14", "BSD68")
+from srdesk.training.export import DATASETS, measure
 
 
 def main() -> int:
@@ -30,16 +27,8 @@ def main() -> int:
     names = [n for n in args.models.split(",") if n] or [e.name for e in registry.entries() if e.installed()]
     results: dict[str, dict[str, dict[str, float]]] = {}
     for name in names:
-        upscaler = pipeline.get_upscaler(name, "auto")
-        results[name] = {}
-        for dataset in DATASETS:
-            folder = args.data / dataset
-            if not folder.is_dir():
-                continue
-            r = evaluate(lambda lr, s, u=upscaler: pipeline.enhance(lr, u, s).pixels, benchmark_files(folder),
-                         args.scale, dataset)
-            results[name][dataset] = {"psnr": round(r.mean_psnr, 3), "ssim": round(r.mean_ssim, 4)}
-            print(f"{name} {dataset} {r.mean_psnr:.3f} {r.mean_ssim:.4f}", file=sys.stderr, flush=True)
+        results[name] = measure(name, args.data, args.scale)  # the same protocol the model cards record
+        print(name, results[name], file=sys.stderr, flush=True)
     print(f"| method (x{args.scale}) | " + " | ".join(f"{d} PSNR / SSIM" for d in DATASETS) + " |")
     print("|---|" + "---|" * len(DATASETS))
     for name, rows in results.items():

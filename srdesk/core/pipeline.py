@@ -140,6 +140,24 @@ def _offset_tile(sub: Tile, y0: int, x0: int, overlap: int, height: int, width: 
     return Tile(top, left, bottom, right, cy0 - top, cx0 - left, cy1 - top, cx1 - left)
 
 
+def _to_size(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A learned model's output at the requested size.
+
+    Learned models have fixed scales: other scales are reached by reducing the
+    model's output (antialiased), never by enlarging it further.
+    """
+    if pixels.shape[:2] == size:
+        return pixels
+    return resample.resize(pixels, size, "matlab-bicubic" if pixels.shape[0] > size[0] else "lanczos")
+
+
+def _enlarge_alpha(alpha: np.ndarray | None, size: tuple[int, int], method: str) -> np.ndarray | None:
+    """The alpha channel, enlarged on its own and kept within [0, 1]."""
+    if alpha is None:
+        return None
+    return np.clip(resample.resize(alpha[:, :, None], size, method)[:, :, 0], 0.0, 1.0)
+
+
 def model_passes(native: int, scale: float) -> int:
     """How many times to apply a x``native`` model for a x``scale`` result."""
     return max(1, math.floor(math.log(scale) / math.log(native) + 1e-9)) if scale > 1 else 1
@@ -201,16 +219,10 @@ def enhance(
         pixels = source.pixels
         for _ in range(passes):
             pixels = run_tiled(upscaler, pixels, chosen_tile, context, step, cancel, run_notes)
-        if pixels.shape[:2] != size:
-            # Learned models have fixed scales: reach other scales by reducing
-            # the model's output (antialiased), never by enlarging it further.
-            pixels = resample.resize(pixels, size, "matlab-bicubic" if pixels.shape[0] > size[0] else "lanczos")
+        pixels = _to_size(pixels, size)
         alpha_method = "bicubic"
     _check_cancel(cancel)
-    alpha = None
-    if source.alpha is not None:
-        alpha = resample.resize(source.alpha[:, :, None], size, alpha_method)[:, :, 0]
-        alpha = np.clip(alpha, 0.0, 1.0)
+    alpha = _enlarge_alpha(source.alpha, size, alpha_method)
     meta = copy.deepcopy(source.meta)
     meta.notes.extend(run_notes)
     return LoadedImage(pixels=np.clip(pixels, 0.0, 1.0, out=pixels), alpha=alpha, meta=meta)
@@ -282,17 +294,14 @@ def enhance_samples(
                                 row_done, cancel)
         levels[start:stop] = drawn.numpy().astype(np.uint8)
     size = resample.output_size((height, width), scale)
+    alpha = _enlarge_alpha(source.alpha, size, "bicubic")  # the same for every sample
     results = []
     for s in range(samples):
         grid = levels[s * rows * cols : (s + 1) * rows * cols].reshape(rows, cols, 3, out_tile, out_tile)
         stitched = grid.transpose(0, 3, 1, 4, 2).reshape(rows * out_tile, cols * out_tile, 3)
-        pixels = stitched[: height * native, : width * native].astype(np.float32) / 255.0
-        if pixels.shape[:2] != size:
-            pixels = resample.resize(pixels, size, "matlab-bicubic" if pixels.shape[0] > size[0] else "lanczos")
-        alpha = None
-        if source.alpha is not None:
-            alpha = np.clip(resample.resize(source.alpha[:, :, None], size, "bicubic")[:, :, 0], 0.0, 1.0)
-        results.append(LoadedImage(pixels=np.clip(pixels, 0.0, 1.0), alpha=alpha, meta=copy.deepcopy(source.meta)))
+        pixels = _to_size(stitched[: height * native, : width * native].astype(np.float32) / 255.0, size)
+        results.append(LoadedImage(pixels=np.clip(pixels, 0.0, 1.0), alpha=None if alpha is None else alpha.copy(),
+                                   meta=copy.deepcopy(source.meta)))
     return results
 
 
