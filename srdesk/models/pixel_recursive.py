@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -140,17 +141,20 @@ class GatedPixelCNN(nn.Module):
         """How many columns to the left the horizontal stack of the same row reaches."""
         return self.layers * (self.kernel // 2)
 
+    def _layers(self) -> list[GatedLayer]:
+        return [cast(GatedLayer, layer) for layer in self.gated]
+
     def links(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Every layer's vertical-stack input to the horizontal stack, (N, 2C, H, W) each."""
         v, out = x, []
-        for layer in self.gated:
+        for layer in self._layers():
             v, link = layer.vertical_pass(v)
             out.append(link)
         return out
 
     def horizontal(self, x: torch.Tensor, links: list[torch.Tensor]) -> torch.Tensor:
         h = x
-        for layer, link in zip(self.gated, links, strict=True):
+        for layer, link in zip(self._layers(), links, strict=True):
             h = layer.horizontal_pass(h, link)
         return h
 
