@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-TRAINERS = ("sr", "pixel-recursive")
+TRAINERS = ("sr", "pixel-recursive", "faces-regression")
 
 
 def _config_class(kind: str) -> type:
@@ -71,10 +71,14 @@ def main(argv: list[str]) -> int:
         from srdesk.training.sr_trainer import SRTrainer, apply_stage2_defaults
 
         trainer: Any = SRTrainer(apply_stage2_defaults(config) if not args.resume else config)
-    else:
+    elif args.kind == "pixel-recursive":
         from srdesk.training.pr_trainer import PRTrainer
 
         trainer = PRTrainer(config)
+    else:  # the L2 baseline the Pixel Recursive evaluation compares against
+        from srdesk.training.pr_trainer import RegressionTrainer
+
+        trainer = RegressionTrainer(config)
     if args.resume:
         if trainer.resume():
             print(f"resumed {config.run_dir} at step {trainer.step}", file=sys.stderr)

@@ -49,7 +49,17 @@ def last_log_row(run_dir: Path) -> dict[str, str]:
     return rows[-1] if rows else {}
 
 
-def export(run_dir: Path, name: str, description: str, benchmarks: Path | None, extra: dict[str, Any]) -> Path:
+SR_DATA = ("118 photographs from ../shared/data/train/photos (Debian wallpaper packages; CC0, CC-BY, CC-BY-SA, GPL, "
+           "BSD, LGPL, see its SOURCE.md), 4 held out; 96 px HR crops, 8 flips/rotations, LR by MATLAB-compatible "
+           "bicubic x4, 8-bit")
+FACES_DATA = ("5,399 aligned CelebA faces (train split of ../shared/data/faces, identity-disjoint from the 600 test "
+              "faces; CelebA terms: non-commercial research use, no images are shipped), 64 -> 32 px HR and "
+              "32 -> 8 px LR by MATLAB-compatible bicubic, left-right flips")
+
+
+def _ship(run_dir: Path, name: str, description: str, architecture: dict[str, Any], data: str,
+          extra: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
+    """Copy the run's best weights into weights/ and write their card (metrics are added by the caller)."""
     config = json.loads((run_dir / "config.json").read_text())
     source = run_dir / "best.safetensors"
     with safe_open(str(source), "pt") as f:
@@ -58,9 +68,6 @@ def export(run_dir: Path, name: str, description: str, benchmarks: Path | None, 
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{name}.safetensors"
     shutil.copyfile(source, target)
-    from srdesk.training.sr_trainer import SRConfig
-
-    architecture = SRConfig(**config).architecture()
     card: dict[str, Any] = {
         "name": name,
         "description": description,
@@ -70,26 +77,62 @@ def export(run_dir: Path, name: str, description: str, benchmarks: Path | None, 
         "fp16_safe": False,
         "licence": "MIT (weights trained by the srdesk project)",
         "training": {
-            "data": "118 photographs from ../shared/data/train/photos (Debian wallpaper packages; CC0, CC-BY, "
-                    "CC-BY-SA, GPL, BSD, LGPL, see its SOURCE.md), 4 held out; 96 px HR crops, 8 flips/rotations, "
-                    "LR by MATLAB-compatible bicubic x4, 8-bit",
+            "data": data,
             "steps_at_export": int(meta.get("step", 0)),
-            "validation_psnr_set5_at_export": float(meta.get("score", "nan")),
+            "validation_score_at_export": float(meta.get("score", "nan")),
             "config": config,
             "exported": date.today().isoformat(),
         },
         **extra,
     }
-    (folder / f"{name}.json").write_text(json.dumps(card, indent=2) + "\n")
+    card_file = folder / f"{name}.json"
+    card_file.write_text(json.dumps(card, indent=2) + "\n")
+    return card_file, card
+
+
+def export(run_dir: Path, name: str, description: str, benchmarks: Path | None, extra: dict[str, Any]) -> Path:
+    """Ship an SRResNet/SRGAN run, measured on the SR benchmarks."""
+    from srdesk.training.sr_trainer import SRConfig
+
+    config = json.loads((run_dir / "config.json").read_text())
+    card_file, card = _ship(run_dir, name, description, SRConfig(**config).architecture(), SR_DATA, extra)
     if benchmarks is not None:
         pipeline.clear_model_cache()
         card["metrics"] = measure(name, benchmarks)
         card["metrics_bicubic"] = measure("bicubic", benchmarks)
         card["metrics_protocol"] = ("x4, MATLAB bicubic reduction, Y channel (BT.601), 4 px border shaved; "
                                     "srdesk-cli eval")
-        (folder / f"{name}.json").write_text(json.dumps(card, indent=2) + "\n")
+        card_file.write_text(json.dumps(card, indent=2) + "\n")
     registry.get(name)  # the registry must know the name to serve it
-    return folder / f"{name}.json"
+    return card_file
+
+
+def export_pixel_recursive(run_dir: Path, name: str, description: str, faces: Path | None,
+                           regression_weights: Path | None, figure: Path | None, sample_faces: int) -> Path:
+    """Ship a Pixel Recursive faces run, with the paper's evaluation on the test split in its card."""
+    from safetensors.torch import load_file
+
+    from srdesk.training.pr_evaluate import evaluate_faces, save_figure
+    from srdesk.training.pr_trainer import PRConfig, RegressionNet, build_model
+
+    config = PRConfig(**json.loads((run_dir / "config.json").read_text()))
+    architecture = {**config.architecture(), "input_size": config.hr_size // config.scale}
+    card_file, card = _ship(run_dir, name, description, architecture, FACES_DATA, {})
+    if faces is not None:
+        model = build_model(config)
+        model.load_state_dict(load_file(str(run_dir / "best.safetensors")))
+        regression = None
+        if regression_weights is not None:
+            regression = RegressionNet(config.scale, config.cond_channels, config.cond_blocks)
+            regression.load_state_dict(load_file(str(regression_weights)))
+        result = evaluate_faces(model, faces, regression, sample_faces=sample_faces,
+                                progress=lambda text: print(text, flush=True))
+        card["metrics"] = result.metrics
+        card_file.write_text(json.dumps(card, indent=2) + "\n")
+        if figure is not None:
+            save_figure(result.figure_rows, figure)
+    registry.get(name)
+    return card_file
 
 
 def main(argv: list[str]) -> int:
@@ -97,9 +140,21 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--run-dir", type=Path, required=True)
     parser.add_argument("--name", required=True)
     parser.add_argument("--description", default="")
-    parser.add_argument("--benchmarks", type=Path, default=None, help="folder with Set5/Set14/BSD68")
+    parser.add_argument("--benchmarks", type=Path, default=None, help="folder with Set5/Set14/BSD68 (SR models)")
+    parser.add_argument("--faces", type=Path, default=None, help="the faces folder (Pixel Recursive models)")
+    parser.add_argument("--regression-weights", type=Path, default=None,
+                        help="best.safetensors of a `train faces-regression` run: the L2 baseline")
+    parser.add_argument("--sample-faces", type=int, default=200, help="test faces to draw samples for")
+    parser.add_argument("--figure", type=Path, default=None,
+                        help="write input/bicubic/regression/samples/truth for a few test faces here "
+                             "(CelebA images: for research use; keep it out of the repository and packages)")
     args = parser.parse_args(argv)
     entry = registry.get(args.name)
-    card = export(args.run_dir, args.name, args.description or entry.description, args.benchmarks, {})
+    description = args.description or entry.description
+    if entry.sampler:
+        card = export_pixel_recursive(args.run_dir, args.name, description, args.faces, args.regression_weights,
+                                      args.figure, args.sample_faces)
+    else:
+        card = export(args.run_dir, args.name, description, args.benchmarks, {})
     print(card.read_text())
     return 0

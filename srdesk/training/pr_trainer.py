@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from srdesk.core.resample import matlab_bicubic
-from srdesk.models.pixel_recursive import PixelRecursiveSR
+from srdesk.models.pixel_recursive import ConditioningNet, PixelRecursiveSR
 from srdesk.training.data import load_rgb_uint8
 from srdesk.training.trainer import RunConfig, Trainer
 
@@ -143,3 +143,68 @@ class PRTrainer(Trainer):
             count += hr.numel()
         bits = total / count / math.log(2)
         return {"bits": bits, "cond_bits": cond_total / count / math.log(2), "score": -bits}
+
+
+class RegressionNet(nn.Module):
+    """The paper's regression baseline: the conditioning network's body with a 3-channel head, trained with L2."""
+
+    def __init__(self, scale: int = 4, channels: int = 64, blocks: int = 2) -> None:
+        super().__init__()
+        body = ConditioningNet(scale, channels, blocks)
+        body.net[-1] = nn.Conv2d(channels, 3, 1)
+        self.net = body.net
+
+    def forward(self, lr: torch.Tensor) -> torch.Tensor:
+        """LR in [0, 1] -> HR estimate in [0, 1] (unclipped)."""
+        return (self.net(lr * 2 - 1) + 1) / 2
+
+
+class RegressionTrainer(Trainer):
+    """Trains :class:`RegressionNet` on the same faces, split and schedule as the Pixel Recursive model."""
+
+    def __init__(self, config: PRConfig, data: FaceBatches | None = None,
+                 validation: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
+        super().__init__(config)
+        self.config: PRConfig = config
+        self.model = RegressionNet(config.scale, config.cond_channels, config.cond_blocks).to(self.device)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        faces = Path(config.faces_dir)
+        if data is None:
+            data = FaceBatches(*load_faces(faces, "train", config.hr_size, config.scale), seed=config.seed)
+        self.data = data
+        if validation is None and config.val_every:
+            validation = load_faces(faces, "test", config.hr_size, config.scale, limit=config.val_images)
+        self.validation = validation
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"model": self.model}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"model": self.opt}
+
+    def best_module(self) -> nn.Module:
+        return self.model
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"data_rng": self.data.state()}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self.data.set_state(state["data_rng"])
+
+    def train_step(self) -> dict[str, float]:
+        lr, hr = self.data.batch(self.config.batch_size)
+        lr, hr = lr.to(self.device), hr.to(self.device).float() / 255
+        with self.autocast():
+            loss = torch.nn.functional.mse_loss(self.model(lr), hr)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return {"mse": loss.item()}
+
+    def validate(self) -> dict[str, float]:
+        assert self.validation is not None
+        lr, hr = self.validation
+        predicted = self.model(lr.to(self.device)).clamp(0, 1)
+        mse = torch.mean((predicted * 255 - hr.to(self.device).float()) ** 2).item()
+        psnr = 10 * math.log10(255**2 / mse)
+        return {"psnr": psnr, "score": psnr}

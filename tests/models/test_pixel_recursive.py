@@ -80,6 +80,9 @@ def test_receptive_field_bounds_match_the_fast_sampler() -> None:
     reads = grad.sum(0).nonzero()
     assert int(reads[:, 0].min()) >= 7 - model.prior.rows_above
     assert int((reads[:, 1] - 7).abs().max()) <= model.prior.columns_beside
+    same_row = grad.sum(0)[7].nonzero()[:, 0]  # the horizontal stack: columns to the left only
+    assert int(same_row.min()) >= 7 - model.prior.columns_left
+    assert int(same_row.max()) <= 7
 
 
 def test_fast_sampler_equals_naive() -> None:
@@ -90,8 +93,14 @@ def test_fast_sampler_equals_naive() -> None:
         naive = sample_naive(model, lr, temperature, uniforms)
         fast = sample_fast(model, lr, temperature, uniforms)
         assert torch.equal(naive, fast)
+    # deeper and wider kernels: the sampler's column window is narrower than the row
+    model = tiny(layers=3, kernel=5)
+    lr = torch.rand(2, 3, 4, 6)
+    uniforms = draw_uniforms((2, COLOURS, 8, 12), seed=3)
+    assert model.prior.columns_left < 12
+    assert torch.equal(sample_naive(model, lr, 0.9, uniforms), sample_fast(model, lr, 0.9, uniforms))
     # a different seed gives different samples
-    other = sample_fast(model, lr, 1.0, draw_uniforms((2, COLOURS, 6, 8), seed=8))
+    other = sample_fast(model, lr, 1.0, draw_uniforms((2, COLOURS, 8, 12), seed=8))
     assert not torch.equal(other, sample_fast(model, lr, 1.0, uniforms))
 
 

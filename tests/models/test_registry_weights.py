@@ -118,3 +118,27 @@ def test_shipped_srresnet_beats_bicubic_on_set5_by_2db(monkeypatch: pytest.Monke
     model = evaluate(lambda lr, s: pipeline.enhance(lr, "srresnet-x4", s, device="cpu").pixels, files, 4)
     bicubic = evaluate(lambda lr, s: pipeline.enhance(lr, "bicubic", s).pixels, files, 4)
     assert model.mean_psnr >= bicubic.mean_psnr + 2.0
+
+
+@pytest.mark.weights
+@pytest.mark.data
+@pytest.mark.skipif(not (REPO / "weights" / "pixel-recursive-faces-x4.json").exists(),
+                    reason="no shipped Pixel Recursive model")
+def test_shipped_pixel_recursive_beats_bicubic_in_nll(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On held-out faces, the model's likelihood beats the best Laplace density around bicubic."""
+    from srdesk.models.base import SamplingUpscaler
+    from srdesk.models.pixel_recursive import PixelRecursiveSR
+    from srdesk.training.pr_evaluate import bicubic_levels, fit_laplace_scale, laplace_bits, model_bits
+    from srdesk.training.pr_trainer import load_faces
+
+    monkeypatch.delenv("SRDESK_WEIGHTS_DIR", raising=False)
+    card = json.loads((weights_dir() / "pixel-recursive-faces-x4.json").read_text())
+    assert sha256_of(weights_dir() / card["weights_file"]) == card["sha256"]
+    upscaler = registry.load("pixel-recursive-faces-x4", "cpu")
+    assert isinstance(upscaler, SamplingUpscaler) and isinstance(upscaler.module, PixelRecursiveSR)
+    faces = shared_data("faces")
+    lr, hr = load_faces(faces, "test", 32, 4, limit=100)
+    fit_lr, fit_hr = load_faces(faces, "train", 32, 4, limit=200)
+    bits, _ = model_bits(upscaler.module.eval(), lr, hr)
+    bicubic = laplace_bits(bicubic_levels(lr, 32), hr, fit_laplace_scale(bicubic_levels(fit_lr, 32), fit_hr))
+    assert bits < bicubic
