@@ -75,7 +75,7 @@ def main() -> int:
     methods: dict[str, pipeline.Upscaler] = {}
     for name in [n for n in args.models.split(",") if n]:
         try:
-            methods[name] = pipeline.get_upscaler(name, "auto")
+            methods[name] = pipeline.get_upscaler(name, "auto", "exact")
         except Exception as exc:  # a model that is not installed is skipped, not fatal
             print(f"skipping {name}: {exc}", file=sys.stderr)
     for path in args.weights:

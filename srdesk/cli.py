@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     enhance.add_argument("--tile", type=_positive_int, default=None, help="tile size in input pixels (default auto)")
     enhance.add_argument("--overlap", type=int, default=None, help="tile context in pixels (default: the model's)")
     enhance.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    enhance.add_argument("--precision", choices=["auto", "exact"], default="auto",
+                         help="auto: bfloat16 on CPUs that have it natively, float16 on CUDA where the model "
+                              "allows (about 2x faster, same 8-bit result in practice); exact: always float32")
     enhance.add_argument("-f", "--format", choices=["png", "jpg", "webp", "tiff", "bmp"], default=None,
                          help="output format (default: same as the input)")
     enhance.add_argument("-q", "--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
@@ -73,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dataset", required=True, type=Path, help="folder of ground-truth images")
     evaluate.add_argument("--scale", type=int, default=4)
     evaluate.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    evaluate.add_argument("--precision", choices=["auto", "exact"], default="exact",
+                          help="exact (default): float32, the numbers model cards record; auto: as enhance")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
     sub.add_parser("train", help="train a model (see `srdesk-cli train sr --help`)", add_help=False)
@@ -93,7 +98,7 @@ def cmd_enhance(args: argparse.Namespace) -> int:
     options = batch.BatchOptions(
         out_dir=args.output, model=model, scale=args.scale, fmt=args.format, quality=args.quality,
         pattern=args.pattern, tile=args.tile, overlap=args.overlap, device=args.device,
-        overwrite=args.overwrite, max_pixels=int(args.max_pixels * 1e6),
+        precision=args.precision, overwrite=args.overwrite, max_pixels=int(args.max_pixels * 1e6),
         samples=args.samples, temperature=args.temperature, seed=args.seed,
     )
     if registry.get(model).sampler:
@@ -173,7 +178,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"srdesk-cli: dataset folder {args.dataset} not found", file=sys.stderr)
         return EXIT_USAGE
     files = benchmark_files(args.dataset)
-    upscaler = pipeline.get_upscaler(args.model, args.device)
+    upscaler = pipeline.get_upscaler(args.model, args.device, args.precision)
 
     def upscale(lr: np.ndarray, scale: int) -> np.ndarray:
         return pipeline.enhance(lr, upscaler, scale).pixels

@@ -35,6 +35,7 @@ class BatchOptions:
     tile: int | None = None
     overlap: int | None = None
     device: str = "auto"
+    precision: str = "auto"  # "exact": float32 even where bf16/fp16 would be used
     overwrite: bool = False
     max_pixels: int | None = imageio.DEFAULT_MAX_PIXELS
     samples: int = 1  # sampling models (Pixel Recursive): how many different results per photo
@@ -117,7 +118,7 @@ def process_file(
     All results are computed before anything is written, so a cancel leaves no file.
     """
     image = imageio.load(source, max_pixels=options.max_pixels)
-    upscaler = pipeline.get_upscaler(options.model, options.device)
+    upscaler = pipeline.get_upscaler(options.model, options.device, options.precision)
     if isinstance(upscaler, pipeline.SamplingUpscaler):
         results = pipeline.enhance_samples(image, upscaler, options.scale, samples=options.samples,
                                            temperature=options.temperature, seed=options.seed,

@@ -39,16 +39,16 @@ class CancelToken(Protocol):
     def is_set(self) -> bool: ...
 
 
-_model_cache: dict[tuple[str, str], Upscaler] = {}
+_model_cache: dict[tuple[str, str, str], Upscaler] = {}
 
 
-def get_upscaler(name: str, device: str = "auto") -> Upscaler:
+def get_upscaler(name: str, device: str = "auto", precision: str = "auto") -> Upscaler:
     """Registry load, cached: the GUI and batch reuse a model across photos."""
-    key = (name, device)
+    key = (name, device, precision)
     if key not in _model_cache:
         from srdesk.models import registry
 
-        _model_cache[key] = registry.load(name, device)
+        _model_cache[key] = registry.load(name, device, precision)
     return _model_cache[key]
 
 
@@ -171,6 +171,7 @@ def enhance(
     tile: int | None = None,
     overlap: int | None = None,
     device: str = "auto",
+    precision: str = "auto",
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> LoadedImage:
@@ -184,7 +185,7 @@ def enhance(
     source = image if isinstance(image, LoadedImage) else from_array(image)
     if not 1 <= scale <= 16:
         raise InvalidParameter(f"scale must be between 1 and 16, got {scale}")
-    upscaler = get_upscaler(method, device) if isinstance(method, str) else method
+    upscaler = get_upscaler(method, device, precision) if isinstance(method, str) else method
     if isinstance(upscaler, SamplingUpscaler):
         return enhance_samples(source, upscaler, scale, progress=progress, cancel=cancel)[0]
     height, width = source.pixels.shape[:2]

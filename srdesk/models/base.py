@@ -48,7 +48,8 @@ class TorchUpscaler:
     module: nn.Module
     scale: int
     device: torch.device
-    fp16: bool = False
+    fp16: bool = False  # CUDA: half precision (models whose card says it is safe)
+    cpu_bf16: bool = False  # CPU: bfloat16 autocast (CPUs with native bf16 only)
     receptive_radius: int = 16
     bytes_per_input_pixel: int = 64 * 1024
     in_channels: int = 3
@@ -65,10 +66,12 @@ class TorchUpscaler:
 
         self.device = device
         self.fp16 = self.fp16 and device.type == "cuda"
+        self.cpu_bf16 = self.cpu_bf16 and device.type == "cpu"
         self.module.to(device)
         self.module.float()
-        if device.type != "cpu":
-            self.module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        # NHWC: oneDNN's CPU convolutions and cuDNN's tensor cores both prefer it
+        # (measured on CPU: SRResNet 16x64 on 256x256, 3.42 s -> 2.70 s).
+        self.module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         if self.fp16:
             self.module.half()
 
@@ -76,11 +79,10 @@ class TorchUpscaler:
         """(N, C, H, W) in [0, 1] -> (N, C, sH, sW) float32 on the CPU, not clipped."""
         import torch
 
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.cpu_bf16):
             x = batch.to(self.device, dtype=torch.float16 if self.fp16 else torch.float32, non_blocking=True)
-            if self.device.type != "cpu":
-                x = x.contiguous(memory_format=torch.channels_last)
-            return self.module(x).float().cpu()
+            x = x.contiguous(memory_format=torch.channels_last)
+            return self.module(x).float().cpu()  # channels_last: its (H, W, C) view is contiguous
 
 
 @dataclass

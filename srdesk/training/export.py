@@ -29,7 +29,7 @@ DATASETS = ("Set5", "Set14", "BSD68")
 
 
 def measure(model: str, benchmarks: Path, scale: int = 4) -> dict[str, dict[str, float]]:
-    upscaler = pipeline.get_upscaler(model, "auto")
+    upscaler = pipeline.get_upscaler(model, "auto", "exact")
     results = {}
     for dataset in DATASETS:
         folder = benchmarks / dataset

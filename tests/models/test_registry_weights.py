@@ -11,8 +11,9 @@ import torch
 from safetensors.torch import save_file
 
 from srdesk.core import pipeline
-from srdesk.core.errors import ModelCorrupt, ModelMissing, UnknownModel
+from srdesk.core.errors import InvalidParameter, ModelCorrupt, ModelMissing, UnknownModel
 from srdesk.models import registry
+from srdesk.models.base import TorchUpscaler
 from srdesk.models.srresnet import SRResNet
 from srdesk.models.weights import sha256_of, weights_dir
 from tests.conftest import REPO, shared_data
@@ -142,3 +143,35 @@ def test_shipped_pixel_recursive_beats_bicubic_in_nll(monkeypatch: pytest.Monkey
     bits, _ = model_bits(upscaler.module.eval(), lr, hr)
     bicubic = laplace_bits(bicubic_levels(lr, 32), hr, fit_laplace_scale(bicubic_levels(fit_lr, 32), fit_hr))
     assert bits < bicubic
+
+
+def test_precision_choice(weights_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(registry, "cpu_has_native_bf16", lambda: True)
+    auto = registry.load("mini-x4", "cpu", "auto")
+    exact = registry.load("mini-x4", "cpu", "exact")
+    assert isinstance(auto, TorchUpscaler) and isinstance(exact, TorchUpscaler)
+    assert auto.cpu_bf16 and not exact.cpu_bf16
+    monkeypatch.setattr(registry, "cpu_has_native_bf16", lambda: False)  # emulated bf16 would be slower
+    slow_cpu = registry.load("mini-x4", "cpu", "auto")
+    assert isinstance(slow_cpu, TorchUpscaler) and not slow_cpu.cpu_bf16
+    with pytest.raises(InvalidParameter):
+        registry.load("mini-x4", "cpu", "half")
+
+
+@pytest.mark.weights
+@shipped
+@pytest.mark.skipif(not registry.cpu_has_native_bf16(), reason="this CPU has no native bfloat16")
+def test_bf16_on_cpu_keeps_the_8bit_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    from srdesk.core import imageio
+    from srdesk.core.metrics import to_uint8
+
+    monkeypatch.delenv("SRDESK_WEIGHTS_DIR", raising=False)
+    pipeline.clear_model_cache()
+    photo = imageio.load(REPO / "resources" / "sample-osprey.jpg").pixels[200:296, 300:396]
+    exact = to_uint8(pipeline.enhance(photo, "srresnet-x4", 4, device="cpu", precision="exact").pixels)
+    fast = to_uint8(pipeline.enhance(photo, "srresnet-x4", 4, device="cpu", precision="auto").pixels)
+    upscaler = pipeline.get_upscaler("srresnet-x4", "cpu", "auto")
+    assert isinstance(upscaler, TorchUpscaler) and upscaler.cpu_bf16
+    diff = np.abs(exact.astype(int) - fast.astype(int))
+    assert diff.mean() < 0.5 and diff.max() <= 8
+    assert not np.array_equal(exact, fast)  # it really ran in bf16
