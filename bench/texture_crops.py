@@ -98,7 +98,7 @@ def main() -> int:
             totals[name][1] += ratio
             print(f"{file:14s} {name:40s} Y-PSNR {psnr:6.2f}  detail {ratio:.3f}", file=sys.stderr)
             row.append(to_uint8(sr)[top:top + size, left:left + size])
-        row.append(to_uint8(hr)[top:top + size, left:left + size])
+        row.append(hr[top:top + size, left:left + size])
         rows.append(row)
     n = max(len(rows), 1)
     print("| method | mean Y-PSNR (dB) | detail ratio (1.0 = ground truth) |")

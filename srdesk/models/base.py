@@ -21,6 +21,42 @@ if TYPE_CHECKING:
     from torch import nn
 
 
+def fuse_batch_norm(module: nn.Module) -> nn.Module:
+    """Fold every inference-mode BatchNorm that directly follows a convolution into that convolution.
+
+    The result computes the same function with one operation less per pair
+    (a BN SRResNet 16x64 has 33 of them). Uses torch.fx; a module without
+    BatchNorm, or one fx cannot trace, is returned unchanged.
+    """
+    import torch
+    from torch import fx
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    if not any(isinstance(m, torch.nn.BatchNorm2d) for m in module.modules()):
+        return module
+    try:
+        graph_module = fx.symbolic_trace(module)
+    except Exception:  # tracing is an optimisation only
+        return module
+    modules = dict(graph_module.named_modules())
+    for node in list(graph_module.graph.nodes):
+        if node.op != "call_module" or not isinstance(modules.get(node.target), torch.nn.BatchNorm2d):
+            continue
+        source = node.args[0]
+        if (not isinstance(source, fx.Node) or source.op != "call_module" or len(source.users) != 1
+                or not isinstance(modules.get(source.target), torch.nn.Conv2d)):
+            continue
+        fused = fuse_conv_bn_eval(modules[source.target], modules[node.target])
+        parent_name, _, attr = str(source.target).rpartition(".")
+        setattr(graph_module.get_submodule(parent_name) if parent_name else graph_module, attr, fused)
+        node.replace_all_uses_with(source)
+        graph_module.graph.erase_node(node)
+    graph_module.graph.lint()
+    graph_module.recompile()
+    graph_module.delete_all_unused_submodules()
+    return graph_module
+
+
 @runtime_checkable
 class Upscaler(Protocol):
     name: str
@@ -57,7 +93,7 @@ class TorchUpscaler:
     card: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        self.module.eval().requires_grad_(False)
+        self.module = fuse_batch_norm(self.module.eval().requires_grad_(False))
         self.move_to(self.device)
 
     def move_to(self, device: torch.device) -> None:

@@ -56,3 +56,26 @@ def test_discriminator_shapes() -> None:
 def test_wgan_critic_has_no_sigmoid() -> None:
     d = SRGANDiscriminator(base_channels=8)
     assert not any(isinstance(m, torch.nn.Sigmoid) for m in d.modules())
+
+
+def test_batch_norm_is_folded_into_the_convolutions_for_inference() -> None:
+    from srdesk.models.base import TorchUpscaler, fuse_batch_norm
+
+    torch.manual_seed(0)
+    net = SRResNet(2, 2, 8, batch_norm=True).eval()
+    for bn in (m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)):  # trained-looking statistics
+        bn.running_mean.uniform_(-0.5, 0.5)
+        bn.running_var.uniform_(0.5, 2.0)
+        bn.weight.data.uniform_(0.5, 1.5)
+        bn.bias.data.uniform_(-0.1, 0.1)
+    x = torch.rand(1, 3, 12, 10)
+    with torch.inference_mode():
+        expected = net(x)
+        fused = fuse_batch_norm(net)
+        assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+        torch.testing.assert_close(fused(x), expected, rtol=1e-5, atol=1e-5)
+    upscaler = TorchUpscaler("bn", net, 2, torch.device("cpu"))
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in upscaler.module.modules())
+    torch.testing.assert_close(upscaler.run(x), expected, rtol=1e-5, atol=1e-5)
+    plain = SRResNet(2, 1, 8, batch_norm=False).eval()
+    assert fuse_batch_norm(plain) is plain  # nothing to fold: untouched
