@@ -31,8 +31,8 @@ from srdesk.core.metrics import rgb_to_y, to_uint8
 
 # (dataset, file, crop box in HR pixels: left, top, size) with fur, foliage, fabric, stone
 CROPS = [
-    ("Set14", "baboon.png", (300, 40, 120)),
-    ("Set14", "barbara.png", (440, 200, 120)),
+    ("Set14", "baboon.png", (20, 300, 120)),
+    ("Set14", "barbara.png", (80, 380, 120)),
     ("Set14", "bridge.png", (200, 260, 120)),
     ("BSD68", "253027.png", (180, 160, 120)),
     ("BSD68", "108005.png", (200, 100, 120)),
