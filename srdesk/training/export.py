@@ -18,7 +18,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 
 from srdesk.core import pipeline
 from srdesk.core.evaluate import benchmark_files, evaluate
@@ -57,9 +59,24 @@ FACES_DATA = ("5,399 aligned CelebA faces (train split of ../shared/data/faces, 
               "32 -> 8 px LR by MATLAB-compatible bicubic, left-right flips")
 
 
+def blend(first: Path, second: Path, alpha: float) -> dict[str, torch.Tensor]:
+    """Network interpolation (Wang et al. 2018, ESRGAN): alpha x first + (1 - alpha) x second.
+
+    For an adversarial fine-tune and the PSNR model it started from, this
+    trades texture for fidelity continuously without retraining.
+    """
+    a, b = load_file(str(first)), load_file(str(second))
+    if a.keys() != b.keys() or any(a[k].shape != b[k].shape for k in a):
+        raise ValueError(f"{first} and {second} are not the same architecture")
+    return {k: (alpha * a[k].float() + (1 - alpha) * b[k].float()).contiguous() for k in a}
+
+
 def _ship(run_dir: Path, name: str, description: str, architecture: dict[str, Any], data: str,
-          extra: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
-    """Copy the run's best weights into weights/ and write their card (metrics are added by the caller)."""
+          extra: dict[str, Any], tensors: dict[str, torch.Tensor] | None = None) -> tuple[Path, dict[str, Any]]:
+    """Copy the run's best weights (or ``tensors`` made from them) into weights/ and write their card.
+
+    Metrics are added by the caller.
+    """
     config = json.loads((run_dir / "config.json").read_text())
     source = run_dir / "best.safetensors"
     with safe_open(str(source), "pt") as f:
@@ -67,7 +84,10 @@ def _ship(run_dir: Path, name: str, description: str, architecture: dict[str, An
     folder = weights_dir()
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{name}.safetensors"
-    shutil.copyfile(source, target)
+    if tensors is None:
+        shutil.copyfile(source, target)
+    else:
+        save_file(tensors, str(target))
     card: dict[str, Any] = {
         "name": name,
         "description": description,
@@ -90,12 +110,19 @@ def _ship(run_dir: Path, name: str, description: str, architecture: dict[str, An
     return card_file, card
 
 
-def export(run_dir: Path, name: str, description: str, benchmarks: Path | None, extra: dict[str, Any]) -> Path:
-    """Ship an SRResNet/SRGAN run, measured on the SR benchmarks."""
+def export(run_dir: Path, name: str, description: str, benchmarks: Path | None, extra: dict[str, Any],
+           blend_with: Path | None = None, alpha: float = 1.0) -> Path:
+    """Ship an SRResNet/SRGAN run, measured on the SR benchmarks (optionally blended with another model)."""
     from srdesk.training.sr_trainer import SRConfig
 
     config = json.loads((run_dir / "config.json").read_text())
-    card_file, card = _ship(run_dir, name, description, SRConfig(**config).architecture(), SR_DATA, extra)
+    tensors = None
+    if blend_with is not None:
+        tensors = blend(run_dir / "best.safetensors", blend_with, alpha)
+        extra = {**extra, "network_interpolation": {
+            "alpha": alpha, "with": blend_with.name,
+            "meaning": f"{alpha:g} x this run's weights + {1 - alpha:g} x {blend_with.name} (Wang et al. 2018)"}}
+    card_file, card = _ship(run_dir, name, description, SRConfig(**config).architecture(), SR_DATA, extra, tensors)
     if benchmarks is not None:
         pipeline.clear_model_cache()
         card["metrics"] = measure(name, benchmarks)
@@ -144,6 +171,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--faces", type=Path, default=None, help="the faces folder (Pixel Recursive models)")
     parser.add_argument("--regression-weights", type=Path, default=None,
                         help="best.safetensors of a `train faces-regression` run: the L2 baseline")
+    parser.add_argument("--blend-with", type=Path, default=None,
+                        help="network interpolation: blend the run's weights with this safetensors file")
+    parser.add_argument("--alpha", type=float, default=1.0, help="weight of the run's weights in the blend")
     parser.add_argument("--sample-faces", type=int, default=200, help="test faces to draw samples for")
     parser.add_argument("--figure", type=Path, default=None,
                         help="write input/bicubic/regression/samples/truth for a few test faces here "
@@ -155,6 +185,6 @@ def main(argv: list[str]) -> int:
         card = export_pixel_recursive(args.run_dir, args.name, description, args.faces, args.regression_weights,
                                       args.figure, args.sample_faces)
     else:
-        card = export(args.run_dir, args.name, description, args.benchmarks, {})
+        card = export(args.run_dir, args.name, description, args.benchmarks, {}, args.blend_with, args.alpha)
     print(card.read_text())
     return 0

@@ -1,0 +1,70 @@
+"""Shipping a run: weights + card in the weights folder, network interpolation."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from srdesk.core import pipeline
+from srdesk.models import registry
+from srdesk.models.srresnet import SRResNet
+from srdesk.models.weights import sha256_of
+from srdesk.training.export import blend, export
+from srdesk.training.sr_trainer import SRConfig
+
+
+def _weights(path: Path, seed: int) -> Path:
+    torch.manual_seed(seed)
+    net = SRResNet(4, 1, 8, batch_norm=False, image_skip=True)
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
+    return path
+
+
+def test_blend_interpolates_every_tensor(tmp_path: Path) -> None:
+    a, b = _weights(tmp_path / "a.safetensors", 0), _weights(tmp_path / "b.safetensors", 1)
+    ta, tb = load_file(str(a)), load_file(str(b))
+    assert all(torch.equal(v, ta[k]) for k, v in blend(a, b, 1.0).items())
+    assert all(torch.equal(v, tb[k]) for k, v in blend(a, b, 0.0).items())
+    quarter = blend(a, b, 0.25)
+    for k in ta:
+        torch.testing.assert_close(quarter[k], 0.25 * ta[k] + 0.75 * tb[k])
+    torch.manual_seed(2)
+    other = SRResNet(4, 2, 8, batch_norm=False)
+    save_file({k: v.contiguous() for k, v in other.state_dict().items()}, str(tmp_path / "c.safetensors"))
+    with pytest.raises(ValueError, match="not the same architecture"):
+        blend(a, tmp_path / "c.safetensors", 0.5)
+
+
+@pytest.fixture
+def shipped_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "weights"
+    monkeypatch.setenv("SRDESK_WEIGHTS_DIR", str(folder))
+    registry.register(registry.ModelEntry("mini-x4", "learned", "test model", scale=4, weights="mini-x4"))
+    pipeline.clear_model_cache()
+    yield folder
+    registry.unregister("mini-x4")
+    pipeline.clear_model_cache()
+
+
+def test_export_writes_checked_weights_and_a_card_with_the_blend(tmp_path: Path, shipped_folder: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    config = SRConfig(run_dir=str(run), blocks=1, channels=8, batch_norm=False, image_skip=True)
+    (run / "config.json").write_text(json.dumps(asdict(config)))
+    _weights(run / "best.safetensors", 0)
+    base = _weights(tmp_path / "base.safetensors", 1)
+    card_file = export(run, "mini-x4", "test", None, {}, blend_with=base, alpha=0.6)
+    card = json.loads(card_file.read_text())
+    shipped = shipped_folder / card["weights_file"]
+    assert card["sha256"] == sha256_of(shipped)
+    assert card["architecture"]["arch"] == "srresnet" and card["architecture"]["num_blocks"] == 1
+    assert card["network_interpolation"]["alpha"] == 0.6
+    expected = blend(run / "best.safetensors", base, 0.6)
+    assert all(torch.equal(v, expected[k]) for k, v in load_file(str(shipped)).items())
+    upscaler = registry.load("mini-x4", "cpu", "exact")
+    assert upscaler.scale == 4
