@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QImage, QKeySequence, QPixmap
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -41,7 +41,7 @@ from srdesk.core.imageio import LoadedImage
 from srdesk.gui.batch_panel import BatchPanel
 from srdesk.gui.convert import to_qimage
 from srdesk.gui.resources import sample_photo
-from srdesk.gui.viewer import CompareView
+from srdesk.gui.viewer import CompareView, ImagePyramid
 from srdesk.gui.worker import Job
 from srdesk.models import registry
 
@@ -84,10 +84,10 @@ class MainWindow(QMainWindow):
         self.source_path: Path | None = None
         self.result: LoadedImage | None = None
         self.results: list[LoadedImage] = []
-        self.result_images: list[QImage] = []
-        self.before_image: QImage | None = None
+        self.result_images: list[ImagePyramid] = []
+        self.before_image: ImagePyramid | None = None
         self.result_settings: dict[str, Any] = {}
-        self.original_qimage: QImage | None = None
+        self.original_image: ImagePyramid | None = None
         self._job: Job | None = None
         self._jobs: set[Job] = set()  # keep runnables alive until they finish
         self.error_box: QMessageBox | None = None
@@ -388,19 +388,19 @@ class MainWindow(QMainWindow):
         path = Path(path)
         self.status_label.setText(f"Opening {path.name}…")
 
-        def work(progress: Any, cancel: threading.Event) -> tuple[LoadedImage, QImage]:
+        def work(progress: Any, cancel: threading.Event) -> tuple[LoadedImage, ImagePyramid]:
             image = imageio.load(path)
-            return image, to_qimage(image.pixels, image.alpha)
+            return image, ImagePyramid(to_qimage(image.pixels, image.alpha))
 
         job = Job(work, f"open {path}")
         job.signals.finished.connect(lambda result: self._on_loaded(path, *result))
         job.signals.failed.connect(lambda message: self.show_error("Could not open the photo", message))
         self._start(job, self.io_pool)
 
-    def _on_loaded(self, path: Path, image: LoadedImage, qimage: QImage) -> None:
+    def _on_loaded(self, path: Path, image: LoadedImage, original: ImagePyramid) -> None:
         self.source, self.source_path, self.result = image, path, None
-        self.original_qimage = qimage
-        self.view.set_images(qimage, None)
+        self.original_image = original
+        self.view.set_images(original, None)
         self.view.fit()
         notes = "; ".join(image.meta.notes)
         self.setWindowTitle(f"srdesk \u2014 {path.name} ({human_size(image)})")
@@ -417,7 +417,8 @@ class MainWindow(QMainWindow):
         settings = self.enhance_settings()
         before_bicubic = self.before_combo.currentData() == "bicubic"
 
-        def work(progress: Any, cancel: threading.Event) -> tuple[list[LoadedImage], list[QImage], QImage | None]:
+        def work(progress: Any, cancel: threading.Event
+                 ) -> tuple[list[LoadedImage], list[ImagePyramid], ImagePyramid | None]:
             upscaler = pipeline.get_upscaler(settings["model"], settings["device"])
             if isinstance(upscaler, pipeline.SamplingUpscaler):
                 results = pipeline.enhance_samples(source, upscaler, settings["scale"], samples=settings["samples"],
@@ -429,8 +430,9 @@ class MainWindow(QMainWindow):
             before = None
             if before_bicubic:
                 smooth = pipeline.enhance(source, "bicubic", settings["scale"], cancel=cancel)
-                before = to_qimage(smooth.pixels, smooth.alpha)
-            return results, [to_qimage(r.pixels, r.alpha) for r in results], before
+                before = ImagePyramid(to_qimage(smooth.pixels, smooth.alpha))
+            # pyramids are built here, off the GUI thread (a 24 MP result takes ~0.1 s to halve)
+            return results, [ImagePyramid(to_qimage(r.pixels, r.alpha)) for r in results], before
 
         self._job = Job(work, f"enhance {self.source_path}")
         self._job.signals.progress.connect(self._on_progress)
@@ -464,19 +466,19 @@ class MainWindow(QMainWindow):
         self.eta_label.setText("")
         self._update_actions(running=False)
 
-    def _on_enhanced(self, settings: dict[str, Any], results: list[LoadedImage], afters: list[QImage],
-                     before: QImage | None) -> None:
+    def _on_enhanced(self, settings: dict[str, Any], results: list[LoadedImage], afters: list[ImagePyramid],
+                     before: ImagePyramid | None) -> None:
         self._finish_run()
         self.results, self.result_images = results, afters
         self.result = results[0]
         self.result_settings = settings
-        self.before_image = before or self.original_qimage
+        self.before_image = before or self.original_image
         self.view.set_images(self.before_image, afters[0])
         self.samples_list.blockSignals(True)
         self.samples_list.clear()
         if len(results) > 1:
-            for k, image in enumerate(afters):
-                icon = QIcon(QPixmap.fromImage(image.scaled(96, 96, Qt.AspectRatioMode.KeepAspectRatio,
+            for k, pyramid in enumerate(afters):
+                icon = QIcon(QPixmap.fromImage(pyramid.levels[-1].scaled(96, 96, Qt.AspectRatioMode.KeepAspectRatio,
                                                             Qt.TransformationMode.SmoothTransformation)))
                 QListWidgetItem(icon, f"Sample {k + 1}", self.samples_list)
             self.samples_list.setCurrentRow(0)
@@ -510,14 +512,14 @@ class MainWindow(QMainWindow):
         if self.result is not None and self.source is not None and not self.busy():
             source, scale = self.source, self.result_settings.get("scale", 4)
 
-            def work(progress: Any, cancel: threading.Event) -> QImage:
+            def work(progress: Any, cancel: threading.Event) -> ImagePyramid | None:
                 if not smooth:
-                    return self.original_qimage
+                    return self.original_image
                 enlarged = pipeline.enhance(source, "bicubic", scale)
-                return to_qimage(enlarged.pixels, enlarged.alpha)
+                return ImagePyramid(to_qimage(enlarged.pixels, enlarged.alpha))
 
             job = Job(work, "before view")
-            job.signals.finished.connect(lambda image: self.view.set_images(image, self.view.after_image()))
+            job.signals.finished.connect(lambda image: self.view.set_images(image, self.view.after_pyramid()))
             self._start(job, self.io_pool)
 
     # ------------------------------------------------------------------ save

@@ -24,8 +24,12 @@ MIN_ZOOM, MAX_ZOOM = 1 / 64, 64.0
 SLIDER_GRAB_PX = 8
 
 
-class _Pyramid:
-    """An image and its halvings, so zoomed-out painting never scales 24 MP per frame."""
+class ImagePyramid:
+    """An image and its halvings, so zoomed-out painting never scales 24 MP per frame.
+
+    Building it scales the whole image: do that in a worker thread (QImage is
+    safe to use outside the GUI thread) and hand the finished pyramid over.
+    """
 
     def __init__(self, image: QImage) -> None:
         self.levels = [image]
@@ -44,6 +48,12 @@ class _Pyramid:
         return self.levels[level]
 
 
+def _as_pyramid(image: QImage | ImagePyramid | None) -> ImagePyramid | None:
+    if image is None or isinstance(image, ImagePyramid):
+        return image
+    return None if image.isNull() else ImagePyramid(image)
+
+
 class CompareView(QWidget):
     zoomChanged = Signal(float)
     sliderMoved = Signal(float)
@@ -54,8 +64,8 @@ class CompareView(QWidget):
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAcceptDrops(False)  # the main window handles drops
-        self._before: _Pyramid | None = None
-        self._after: _Pyramid | None = None
+        self._before: ImagePyramid | None = None
+        self._after: ImagePyramid | None = None
         self._size = QSize()  # the frame both images are drawn into (the result's pixel size)
         self.zoom = 1.0  # screen pixels per frame pixel
         self.centre = QPointF(0, 0)  # frame point shown at the widget's centre
@@ -68,12 +78,17 @@ class CompareView(QWidget):
         self._fit = True
 
     # -- content ---------------------------------------------------------------
-    def set_images(self, before: QImage | None, after: QImage | None) -> None:
-        """Show ``before`` (e.g. the original) stretched to ``after``'s size; either may be None."""
-        keep_view = self._after is not None and after is not None and after.size() == self._size
-        self._before = _Pyramid(before) if before is not None and not before.isNull() else None
-        self._after = _Pyramid(after) if after is not None and not after.isNull() else None
-        frame = after if after is not None else before
+    def set_images(self, before: QImage | ImagePyramid | None, after: QImage | ImagePyramid | None) -> None:
+        """Show ``before`` (e.g. the original) stretched to ``after``'s size; either may be None.
+
+        Pass ready :class:`ImagePyramid` objects for large images: a bare QImage
+        is turned into one here, on the GUI thread.
+        """
+        had_result = self._after is not None
+        self._before = _as_pyramid(before)
+        self._after = _as_pyramid(after)
+        keep_view = had_result and self._after is not None and self._after.levels[0].size() == self._size
+        frame = (self._after or self._before).levels[0] if (self._after or self._before) else None
         new_size = frame.size() if frame is not None else QSize()
         if not keep_view:
             old = self._size
@@ -91,6 +106,9 @@ class CompareView(QWidget):
 
     def after_image(self) -> QImage | None:
         return self._after.levels[0] if self._after is not None else None
+
+    def after_pyramid(self) -> ImagePyramid | None:
+        return self._after
 
     def has_result(self) -> bool:
         return self._after is not None and self._before is not None
@@ -184,7 +202,7 @@ class CompareView(QWidget):
         return name
 
     # -- painting --------------------------------------------------------------
-    def _draw(self, painter: QPainter, pyramid: _Pyramid, pane: QRectF, smooth: bool) -> None:
+    def _draw(self, painter: QPainter, pyramid: ImagePyramid, pane: QRectF, smooth: bool) -> None:
         target = self.frame_rect_in(pane)
         image_width = pyramid.levels[0].width()
         screen_per_image_px = target.width() / max(1, image_width)
