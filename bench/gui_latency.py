@@ -55,20 +55,24 @@ def main() -> int:
     while window.source is None:
         app.processEvents()
     window.model_combo.setCurrentIndex(window.model_combo.findData(args.model))
-    ticks: list[float] = []
-    timer = QTimer()
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
-    timer.start(10)
-    start = time.perf_counter()
-    window.enhance()
-    while window.result is None:
-        app.processEvents()
-        time.sleep(0.001)
-    elapsed = time.perf_counter() - start
-    timer.stop()
-    gaps = [b - a for a, b in itertools.pairwise(ticks)]
-    print(f"enhance with {args.model}: {elapsed:.1f} s; longest event-loop stall {max(gaps) * 1000:.0f} ms "
-          f"over {len(gaps)} timer ticks")
+    for run in ("first (loads the model)", "second (model loaded)"):
+        ticks: list[float] = []
+        timer = QTimer()
+        timer.timeout.connect(lambda ticks=ticks: ticks.append(time.perf_counter()))
+        timer.start(10)
+        window.result = None
+        start = time.perf_counter()
+        window.enhance()
+        while window.result is None:
+            app.processEvents()
+            time.sleep(0.001)
+        elapsed = time.perf_counter() - start
+        timer.stop()
+        gaps = [b - a for a, b in itertools.pairwise(ticks)]
+        worst = max(range(len(gaps)), key=gaps.__getitem__)
+        print(f"{run} enhance with {args.model}: {elapsed:.1f} s; longest event-loop stall "
+              f"{gaps[worst] * 1000:.0f} ms at {ticks[worst] - start:.2f} s, over {len(gaps)} timer ticks; "
+              f"99th percentile {sorted(gaps)[int(0.99 * (len(gaps) - 1))] * 1000:.0f} ms")
     return 0
 
 
