@@ -35,6 +35,30 @@ def check_model(name: str, hr: np.ndarray, lr: np.ndarray, nearest_psnr: float) 
     return True, f"{psnr:.2f} dB, SSIM {ssim:.3f}, {seconds:.2f} s"
 
 
+def check_sampler(name: str, hr: np.ndarray, lr: np.ndarray) -> tuple[bool, str]:
+    """Sampling models draw pixel by pixel (slow): a 32x32 crop, checked for consistency with its input.
+
+    A sample reduced back to the input size must match the input far better
+    than a flat grey image does (broken weights give noise or a flat colour).
+    """
+    from srdesk.core.metrics import psnr_y
+    from srdesk.core.resample import matlab_bicubic
+
+    top, left = (lr.shape[0] - 32) // 2, (lr.shape[1] - 32) // 2
+    crop = lr[max(0, top) : max(0, top) + 32, max(0, left) : max(0, left) + 32]
+    start = time.perf_counter()
+    sample = pipeline.enhance_samples(crop.astype(np.float32) / 255, name, SCALE, samples=1, temperature=0.8)[0].pixels
+    seconds = time.perf_counter() - start
+    if sample.shape[:2] != (crop.shape[0] * SCALE, crop.shape[1] * SCALE):
+        return False, f"wrong size {sample.shape[1]}x{sample.shape[0]}"
+    reduced = np.clip(np.round(matlab_bicubic(sample.astype(np.float64), crop.shape[:2]) * 255), 0, 255)
+    consistency = psnr_y(reduced.astype(np.uint8), crop)
+    flat = psnr_y(np.full_like(crop, 128), crop)
+    if consistency < flat + 6:
+        return False, f"a sample reduced back matches its input at {consistency:.1f} dB only (flat grey: {flat:.1f})"
+    return True, f"sample consistent with its input at {consistency:.1f} dB, {seconds:.1f} s for a 32x32 crop"
+
+
 def run(sample: Path, out: Callable[[str], None] = print) -> int:
     from srdesk.models import registry
 
@@ -48,7 +72,10 @@ def run(sample: Path, out: Callable[[str], None] = print) -> int:
             out(f"SKIP {entry.name}: not installed")
             continue
         try:
-            ok, detail = check_model(entry.name, hr, lr, nearest_psnr)
+            if entry.sampler:
+                ok, detail = check_sampler(entry.name, hr, lr)
+            else:
+                ok, detail = check_model(entry.name, hr, lr, nearest_psnr)
         except Exception as exc:  # report every model, whatever breaks
             ok, detail = False, f"{exc.__class__.__name__}: {exc}"
         failures += not ok

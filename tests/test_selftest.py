@@ -23,3 +23,16 @@ def test_self_test_fails_a_method_worse_than_nearest(monkeypatch) -> None:
     assert ok
     ok, detail = selftest.check_model("bilinear", hr, lr, nearest_psnr=99.0)
     assert not ok and "not better than nearest" in detail
+
+
+def test_self_test_fails_a_sampler_whose_samples_ignore_the_input(tiny_sampler) -> None:
+    image = np.clip(np.round(sample_photo_pixels()[:128, :128] * 255), 0, 255).astype(np.uint8)
+    hr, lr = evaluate.make_pair(image, 4)
+    ok, detail = selftest.check_sampler(tiny_sampler.name, hr, lr)  # random weights: noise
+    assert not ok and "matches its input" in detail
+
+
+def sample_photo_pixels() -> np.ndarray:
+    from srdesk.core import imageio
+
+    return imageio.load(sample_photo()).pixels
