@@ -95,11 +95,15 @@ class ModelEntry:
         card = self.card()
         if not card or "metrics" not in card:
             return ""
+        metrics = card["metrics"]
         parts = []
         for dataset in ("Set5", "Set14", "BSD68"):
-            m = card["metrics"].get(dataset)
+            m = metrics.get(dataset)
             if m:
                 parts.append(f"{dataset} {m['psnr']:.2f} dB")
+        nll = metrics.get("nll_bits_per_subpixel", {})
+        if "pixel_recursive" in nll and "bicubic" in nll:  # sampling models: likelihood on held-out faces
+            parts.append(f"test faces {nll['pixel_recursive']:.2f} bits/sub-pixel (bicubic {nll['bicubic']:.2f})")
         return ", ".join(parts)
 
 
