@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,12 +91,14 @@ def build_model(config: PRConfig) -> PixelRecursiveSR:
                             config.prior_layers, config.prior_kernel)
 
 
-class PRTrainer(Trainer):
-    def __init__(self, config: PRConfig, data: FaceBatches | None = None,
+class FacesTrainer(Trainer):
+    """What the Pixel Recursive model and its L2 baseline share: the faces, one model, one Adam."""
+
+    def __init__(self, config: PRConfig, build: Callable[[PRConfig], nn.Module], data: FaceBatches | None = None,
                  validation: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
-        super().__init__(config)
+        super().__init__(config)  # seeds torch before the model is built
         self.config: PRConfig = config
-        self.model = build_model(config).to(self.device)
+        self.model = build(config).to(self.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=config.lr)
         faces = Path(config.faces_dir)
         if data is None:
@@ -119,6 +122,12 @@ class PRTrainer(Trainer):
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
         self.data.set_state(state["data_rng"])
+
+
+class PRTrainer(FacesTrainer):
+    def __init__(self, config: PRConfig, data: FaceBatches | None = None,
+                 validation: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
+        super().__init__(config, build_model, data, validation)
 
     def train_step(self) -> dict[str, float]:
         lr, hr = self.data.batch(self.config.batch_size)
@@ -159,37 +168,12 @@ class RegressionNet(nn.Module):
         return (self.net(lr * 2 - 1) + 1) / 2
 
 
-class RegressionTrainer(Trainer):
+class RegressionTrainer(FacesTrainer):
     """Trains :class:`RegressionNet` on the same faces, split and schedule as the Pixel Recursive model."""
 
     def __init__(self, config: PRConfig, data: FaceBatches | None = None,
                  validation: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
-        super().__init__(config)
-        self.config: PRConfig = config
-        self.model = RegressionNet(config.scale, config.cond_channels, config.cond_blocks).to(self.device)
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=config.lr)
-        faces = Path(config.faces_dir)
-        if data is None:
-            data = FaceBatches(*load_faces(faces, "train", config.hr_size, config.scale), seed=config.seed)
-        self.data = data
-        if validation is None and config.val_every:
-            validation = load_faces(faces, "test", config.hr_size, config.scale, limit=config.val_images)
-        self.validation = validation
-
-    def modules(self) -> dict[str, nn.Module]:
-        return {"model": self.model}
-
-    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"model": self.opt}
-
-    def best_module(self) -> nn.Module:
-        return self.model
-
-    def extra_state(self) -> dict[str, Any]:
-        return {"data_rng": self.data.state()}
-
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        self.data.set_state(state["data_rng"])
+        super().__init__(config, lambda c: RegressionNet(c.scale, c.cond_channels, c.cond_blocks), data, validation)
 
     def train_step(self) -> dict[str, float]:
         lr, hr = self.data.batch(self.config.batch_size)
