@@ -109,6 +109,24 @@ def test_shipped_srresnet_loads_and_matches_its_card(monkeypatch: pytest.MonkeyP
 
 @pytest.mark.weights
 @pytest.mark.data
+@pytest.mark.skipif(not (REPO / "weights" / "srgan-x4.json").exists(), reason="no shipped SRGAN")
+def test_shipped_srgan_stays_1db_above_bicubic_and_matches_its_card(monkeypatch: pytest.MonkeyPatch) -> None:
+    from srdesk.core.evaluate import benchmark_files, evaluate
+
+    monkeypatch.delenv("SRDESK_WEIGHTS_DIR", raising=False)
+    card = json.loads((weights_dir() / "srgan-x4.json").read_text())
+    assert sha256_of(weights_dir() / card["weights_file"]) == card["sha256"]
+    pipeline.clear_model_cache()
+    files = benchmark_files(shared_data("benchmarks", "Set5"))
+    model = evaluate(lambda lr, s: pipeline.enhance(lr, "srgan-x4", s, device="cpu", precision="exact").pixels,
+                     files, 4)
+    bicubic = evaluate(lambda lr, s: pipeline.enhance(lr, "bicubic", s).pixels, files, 4)
+    assert model.mean_psnr >= bicubic.mean_psnr + 1.0
+    assert model.mean_psnr == pytest.approx(card["metrics"]["Set5"]["psnr"], abs=0.01)  # the card tells the truth
+
+
+@pytest.mark.weights
+@pytest.mark.data
 @shipped
 def test_shipped_srresnet_beats_bicubic_on_set5_by_2db(monkeypatch: pytest.MonkeyPatch) -> None:
     from srdesk.core.evaluate import benchmark_files, evaluate
