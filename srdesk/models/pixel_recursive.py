@@ -105,10 +105,6 @@ class GatedLayer(nn.Module):
         h_out = self.residual(self._gate(self.horizontal(F.pad(h, (half, 0, 0, 0))) + link))
         return h_out if self.first else h + h_out
 
-    def forward(self, v: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        v_next, link = self.vertical_pass(v)
-        return v_next, self.horizontal_pass(h, link)
-
 
 class GatedPixelCNN(nn.Module):
     """The prior over the HR image: (N, 3, H, W) in [-1, 1] -> logits (N, 3, 256, H, W)."""
@@ -165,6 +161,10 @@ class GatedPixelCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.horizontal(x, self.links(x)))
+
+    def last_column_logits(self, row: torch.Tensor, row_links: list[torch.Tensor]) -> torch.Tensor:
+        """(N, 3, 256) logits at the last column of a one-row window: one sub-pixel step of the fast sampler."""
+        return self.head(self.horizontal(row, row_links)[:, :, :, -1:])[:, :, :, 0, 0]
 
 
 class _ResBlock(nn.Module):
@@ -315,8 +315,7 @@ def sample_fast(
             left = max(0, j - cols)
             row_links = [link[:, :, :, left : j + 1] for link in links]
             for c in range(COLOURS):
-                h_row = prior.horizontal(to_prior_input(out[:, :, i : i + 1, left : j + 1]), row_links)
-                logits = prior.head(h_row[:, :, :, -1:])[:, c, :, 0, 0]
+                logits = prior.last_column_logits(to_prior_input(out[:, :, i : i + 1, left : j + 1]), row_links)[:, c]
                 out[:, c, i, j] = choose(cond[:, c, :, i, j] + logits, temperature, uniforms[:, c, i, j])
         if progress:
             progress(i + 1, height)
