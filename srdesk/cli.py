@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     enhance.add_argument("--tile", type=_positive_int, default=None, help="tile size in input pixels (default auto)")
     enhance.add_argument("--overlap", type=int, default=None, help="tile context in pixels (default: the model's)")
     enhance.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
-    enhance.add_argument("--precision", choices=["auto", "exact"], default="auto",
+    enhance.add_argument("--precision", choices=registry.PRECISIONS, default="auto",
                          help="auto: bfloat16 on CPUs that have it natively, float16 on CUDA where the model "
                               "allows (about 2x faster, same 8-bit result in practice); exact: always float32")
     enhance.add_argument("-f", "--format", choices=["png", "jpg", "webp", "tiff", "bmp"], default=None,
@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dataset", required=True, type=Path, help="folder of ground-truth images")
     evaluate.add_argument("--scale", type=int, default=4)
     evaluate.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
-    evaluate.add_argument("--precision", choices=["auto", "exact"], default="exact",
+    evaluate.add_argument("--precision", choices=registry.PRECISIONS, default="exact",
                           help="exact (default): float32, the numbers model cards record; auto: as enhance")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
