@@ -4,6 +4,13 @@ For each ground-truth image: crop both sides to a multiple of ``scale``,
 reduce it with MATLAB's bicubic ``imresize`` (antialiased) and quantise to
 8 bits, enlarge with the method under test, quantise, and compare on the Y
 channel with ``scale`` border pixels shaved (see :mod:`srdesk.core.metrics`).
+
+``degradation="real"`` makes the low-resolution input the way photos really
+come instead (:func:`real_degradation`): mild optical blur, the reduction,
+sensor noise and JPEG at web quality, with parameters drawn from a fixed seed
+per image name, so every method and every run sees the same inputs. The
+training sampler (srdesk.training.degrade) uses other kernels, other ranges
+and its own seeds, so this is not the distribution models are trained on.
 """
 
 from __future__ import annotations
@@ -12,7 +19,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import io
+import zlib
+
 import numpy as np
+import scipy.ndimage
 from PIL import Image
 
 from srdesk.core.metrics import psnr_y, ssim_y, to_uint8
@@ -49,10 +60,44 @@ def load_ground_truth(path: Path) -> np.ndarray:
         return np.asarray(im.convert("RGB"), dtype=np.uint8)
 
 
-def make_pair(hr: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
-    """(cropped 8-bit HR, 8-bit LR) of the protocol."""
+DEGRADATIONS = ("clean", "real")
+REAL_DEGRADATION_SEED = 20261126
+
+
+def real_degradation(hr: np.ndarray, scale: int, key: str) -> np.ndarray:
+    """8-bit HR -> 8-bit LR as a real photo: blur, reduce, noise, JPEG (fixed parameters per ``key``).
+
+    - optical blur: Gaussian, sigma uniform in [0.3, 1.0] HR pixels (a lens slightly out of its best);
+    - MATLAB bicubic reduction by ``scale``;
+    - sensor noise: Gaussian, luminance-dependent (shot) plus constant (read) part,
+      sigma^2 = (a * I + b^2) with a in [0, 0.004] and b in [1, 4] levels, colour;
+    - JPEG at quality uniform in [60, 85] (web and messenger photos), 4:2:0.
+    """
+    rng = np.random.default_rng([REAL_DEGRADATION_SEED, zlib.crc32(key.encode())])
+    image = hr.astype(np.float64) / 255.0
+    sigma = rng.uniform(0.3, 1.0)
+    image = np.stack([scipy.ndimage.gaussian_filter(image[..., c], sigma, mode="reflect")
+                      for c in range(image.shape[2])], axis=2)
+    h, w = hr.shape[0] // scale, hr.shape[1] // scale
+    image = matlab_bicubic(image, (h, w))
+    shot, read = rng.uniform(0.0, 0.004), rng.uniform(1.0, 4.0) / 255.0
+    noise_sigma = np.sqrt(shot * np.clip(image, 0, 1) + read**2)
+    image = image + rng.standard_normal(image.shape) * noise_sigma
+    buffer = io.BytesIO()
+    Image.fromarray(to_uint8(image)).save(buffer, format="JPEG", quality=int(rng.integers(60, 86)))
+    buffer.seek(0)
+    with Image.open(buffer) as decoded:
+        return np.asarray(decoded.convert("RGB"), dtype=np.uint8)
+
+
+def make_pair(hr: np.ndarray, scale: int, degradation: str = "clean", key: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """(cropped 8-bit HR, 8-bit LR) of the protocol; ``key`` seeds the ``real`` degradation."""
+    if degradation not in DEGRADATIONS:
+        raise ValueError(f"unknown degradation {degradation!r}; use one of {DEGRADATIONS}")
     h, w = hr.shape[0] // scale * scale, hr.shape[1] // scale * scale
     hr = hr[:h, :w]
+    if degradation == "real":
+        return hr, real_degradation(hr, scale, key)
     lr = to_uint8(matlab_bicubic(hr.astype(np.float64) / 255.0, (h // scale, w // scale)))
     return hr, lr
 
@@ -66,10 +111,11 @@ def benchmark_files(folder: Path) -> list[Path]:
     return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in BENCHMARK_SUFFIXES)
 
 
-def evaluate(upscale: Upscaler, files: Iterable[Path], scale: int, dataset: str = "") -> EvalResult:
+def evaluate(upscale: Upscaler, files: Iterable[Path], scale: int, dataset: str = "",
+             degradation: str = "clean") -> EvalResult:
     rows = []
     for path in files:
-        hr, lr = make_pair(load_ground_truth(path), scale)
+        hr, lr = make_pair(load_ground_truth(path), scale, degradation, key=f"{path.parent.name}/{path.name}")
         sr = upscale(lr.astype(np.float32) / 255.0, scale)
         if sr.shape[:2] != hr.shape[:2]:
             raise ValueError(f"{path.name}: enlarged to {sr.shape[:2]}, expected {hr.shape[:2]}")

@@ -1,9 +1,11 @@
 """Training data: random HR crops from photos, LR made on the fly.
 
-The LR image is made with the same MATLAB-compatible bicubic that the
+Clean runs make the LR image with the same MATLAB-compatible bicubic that the
 evaluation protocol uses (srdesk.core.resample.matlab_bicubic's weights),
 applied to a whole batch at once as two small matrix products, then
-quantised to 8 bits as a real low-resolution photo would be.
+quantised to 8 bits. Runs for real photos pass a
+:class:`srdesk.training.degrade.Degradation` instead: blur, resizes, noise
+and JPEG, twice (see that module).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import torch
 from PIL import Image
 
 from srdesk.core.resample import cubic_keys, weight_matrix
+from srdesk.training.degrade import Degradation, degrade_batch
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 
@@ -48,7 +51,8 @@ class PhotoCrops:
     state is checkpointed, so a resumed run draws exactly the same batches.
     """
 
-    def __init__(self, paths: Sequence[Path], hr_size: int, scale: int, seed: int = 0) -> None:
+    def __init__(self, paths: Sequence[Path], hr_size: int, scale: int, seed: int = 0,
+                 degradation: Degradation | None = None) -> None:
         if not paths:
             raise ValueError("no training images found")
         if hr_size % scale:
@@ -62,6 +66,7 @@ class PhotoCrops:
         self.hr_size = hr_size
         self.scale = scale
         self.matrix = bicubic_downsampler(hr_size, scale)
+        self.degradation = degradation
         self.rng = np.random.default_rng(seed)
 
     def batch(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,7 +82,10 @@ class PhotoCrops:
                 crop = crop[:, ::-1]
             crops[i] = crop
         hr = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div_(255)
-        return degrade_bicubic(hr, self.matrix), hr
+        clean = degrade_bicubic(hr, self.matrix)
+        if self.degradation is None:
+            return clean, hr
+        return degrade_batch(hr, self.degradation, self.rng, clean=clean), hr
 
     def state(self) -> dict:
         return self.rng.bit_generator.state

@@ -16,6 +16,7 @@ from srdesk.models.discriminators import PatchDiscriminator, SRGANDiscriminator
 from srdesk.models.srresnet import SRResNet
 from srdesk.training import losses
 from srdesk.training.data import PhotoCrops, list_images, load_rgb_uint8
+from srdesk.training.degrade import Degradation
 from srdesk.training.trainer import RunConfig, Trainer
 
 # Photos kept out of training: validation crops, and the source of the sample
@@ -37,6 +38,10 @@ class SRConfig(RunConfig):
     batch_norm: bool = False
     image_skip: bool = True
     pixel_loss: str = "l1"
+    degradation: str = "bicubic"  # "bicubic" (the literature's) | "real" (srdesk.training.degrade)
+    degradation_strength: float = 1.0  # "real": 1 = Real-ESRGAN's ranges, smaller is milder
+    clean_prob: float = 0.0  # "real": share of samples reduced by plain bicubic
+    val_degradation: str = "clean"  # validation inputs: "clean" | "real" (srdesk.core.evaluate)
     train_dir: str = "../shared/data/train/photos"
     val_dir: str = "../shared/data/benchmarks/Set5"
     holdout: list[str] = field(default_factory=lambda: list(DEFAULT_HOLDOUT))
@@ -81,6 +86,15 @@ def apply_stage2_defaults(config: SRConfig) -> SRConfig:
     return config
 
 
+def training_degradation(config: SRConfig) -> Degradation | None:
+    if config.degradation == "bicubic":
+        return None
+    if config.degradation != "real":
+        raise ValueError(f"unknown degradation {config.degradation!r}; use 'bicubic' or 'real'")
+    base = Degradation(scale=config.scale, clean_prob=config.clean_prob)
+    return base.milder(config.degradation_strength) if config.degradation_strength != 1.0 else base
+
+
 def build_generator(config: SRConfig) -> SRResNet:
     return SRResNet(config.scale, config.blocks, config.channels, config.batch_norm, config.image_skip)
 
@@ -123,7 +137,8 @@ class SRTrainer(Trainer):
 
     def _make_data(self) -> PhotoCrops:
         train = [p for p in list_images(Path(self.config.train_dir)) if p.name not in self.config.holdout]
-        return PhotoCrops(train, self.config.crop, self.config.scale, seed=self.config.seed)
+        return PhotoCrops(train, self.config.crop, self.config.scale, seed=self.config.seed,
+                          degradation=training_degradation(self.config))
 
     def _holdout_pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
         pairs = []
@@ -135,7 +150,8 @@ class SRTrainer(Trainer):
             im = load_rgb_uint8(path)
             s = self.config.holdout_crop
             top, left = (im.shape[0] - s) // 2, (im.shape[1] - s) // 2
-            pairs.append(make_pair(im[top : top + s, left : left + s], self.config.scale))
+            pairs.append(make_pair(im[top : top + s, left : left + s], self.config.scale,
+                                   self.config.val_degradation, key=name))
         return pairs
 
     def modules(self) -> dict[str, nn.Module]:
@@ -231,7 +247,7 @@ class SRTrainer(Trainer):
             return run_generator(self.generator, lr_image, self.device)
 
         if self._val_files:
-            result = evaluate(upscale, self._val_files, scale)
+            result = evaluate(upscale, self._val_files, scale, degradation=self.config.val_degradation)
             metrics["psnr"], metrics["ssim"] = result.mean_psnr, result.mean_ssim
         if self._holdout:
             scores = [score(upscale(lr.astype(np.float32) / 255, scale), hr, scale) for hr, lr in self._holdout]
