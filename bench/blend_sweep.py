@@ -21,8 +21,8 @@ import numpy as np
 from safetensors.torch import save_file
 
 from bench.texture_crops import CROPS, detail_ratio, upscaler_from_run
-from srdesk.core import pipeline
 from srdesk.core.evaluate import benchmark_files, evaluate, load_ground_truth, make_pair
+from srdesk.engine import pipeline
 from srdesk.training.export import blend
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from bench.common import best_of
-from srdesk.core import pipeline
+from srdesk.engine import pipeline
 
 PILLOW = {"nearest": Image.Resampling.NEAREST, "bilinear": Image.Resampling.BILINEAR,
           "bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANCZOS}

@@ -45,8 +45,8 @@ def main() -> int:
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from srdesk.core.resources import sample_photo
     from srdesk.gui.main_window import MainWindow
-    from srdesk.gui.resources import sample_photo
 
     app = QApplication([])
     window = MainWindow(settings=QSettings("/tmp/srdesk-bench.ini", QSettings.Format.IniFormat))

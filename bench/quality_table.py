@@ -13,8 +13,8 @@ import json
 import sys
 from pathlib import Path
 
+from srdesk.engine.evaluation import DATASETS, measure
 from srdesk.models import registry
-from srdesk.training.export import DATASETS, measure
 
 
 def main() -> int:

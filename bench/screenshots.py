@@ -17,9 +17,9 @@ from pathlib import Path
 from PySide6.QtCore import QPointF, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
+from srdesk.core.resources import sample_photo
 from srdesk.gui.app import apply_theme
 from srdesk.gui.main_window import MainWindow
-from srdesk.gui.resources import sample_photo
 
 
 def wait_for(app: QApplication, condition, timeout_s: float = 300) -> None:

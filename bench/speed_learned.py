@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from bench.common import best_of, machine
-from srdesk.core import pipeline
+from srdesk.engine import pipeline
 from srdesk.models import registry
 from srdesk.models.base import TorchUpscaler
 

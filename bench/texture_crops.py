@@ -25,9 +25,9 @@ import numpy as np
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
-from srdesk.core import pipeline
 from srdesk.core.evaluate import load_ground_truth, make_pair, score
 from srdesk.core.metrics import rgb_to_y, to_uint8
+from srdesk.engine import pipeline
 
 # (dataset, file, crop box in HR pixels: left, top, size) with fur, foliage, fabric, stone
 CROPS = [

@@ -16,7 +16,7 @@ import sys
 CHILD = """
 import json, sys, time, numpy as np
 from bench.common import peak_rss_mb
-from srdesk.core import pipeline
+from srdesk.engine import pipeline
 model, width, height, tile = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]) or None
 image = np.random.default_rng(0).random((height, width, 3)).astype(np.float32)
 up = pipeline.get_upscaler(model, "cpu")

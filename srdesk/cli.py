@@ -15,9 +15,12 @@ import sys
 from pathlib import Path
 
 from srdesk import __version__
-from srdesk.core import batch, imageio
+from srdesk.core import imageio
 from srdesk.core.devices import DEVICE_CHOICES
 from srdesk.core.errors import SrdeskError
+from srdesk.core.evaluate import DEGRADATIONS
+from srdesk.core.request import PRECISIONS
+from srdesk.engine import batch
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 
@@ -53,14 +56,20 @@ def build_parser() -> argparse.ArgumentParser:
     enhance.add_argument("--tile", type=_positive_int, default=None, help="tile size in input pixels (default auto)")
     enhance.add_argument("--overlap", type=int, default=None, help="tile context in pixels (default: the model's)")
     enhance.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
-    enhance.add_argument("--precision", choices=registry.PRECISIONS, default="auto",
+    enhance.add_argument("--precision", choices=PRECISIONS, default="auto",
                          help="auto: bfloat16 on CPUs that have it natively, float16 on CUDA where the model "
                               "allows (about 2x faster, same 8-bit result in practice); exact: always float32")
     enhance.add_argument("-f", "--format", choices=["png", "jpg", "webp", "tiff", "bmp"], default=None,
                          help="output format (default: same as the input)")
     enhance.add_argument("-q", "--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
     enhance.add_argument("--pattern", default=batch.DEFAULT_PATTERN, help="output name pattern")
-    enhance.add_argument("--overwrite", action="store_true", help="replace existing outputs (never originals)")
+    enhance.add_argument("--existing", choices=batch.EXISTING_CHOICES, default="rename",
+                         help="when an output file exists: rename (default, adds -2, -3...), skip it, or overwrite it "
+                              "(originals are never overwritten)")
+    enhance.add_argument("--overwrite", action="store_const", const="overwrite", dest="existing",
+                         help="same as --existing overwrite")
+    enhance.add_argument("--threads", type=int, default=0,
+                         help="CPU threads for learned models (default: the physical cores)")
     enhance.add_argument("--samples", type=_positive_int, default=1,
                          help="sampling models: how many different results per photo (one file each)")
     enhance.add_argument("--temperature", type=float, default=0.8,
@@ -76,8 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dataset", required=True, type=Path, help="folder of ground-truth images")
     evaluate.add_argument("--scale", type=int, default=4)
     evaluate.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
-    evaluate.add_argument("--precision", choices=registry.PRECISIONS, default="exact",
+    evaluate.add_argument("--precision", choices=PRECISIONS, default="exact",
                           help="exact (default): float32, the numbers model cards record; auto: as enhance")
+    evaluate.add_argument("--degradation", choices=DEGRADATIONS, default="clean",
+                          help="clean: the literature's bicubic reduction; real: blur, reduction, sensor noise and "
+                               "JPEG 60-85 with fixed seeds (how photos really come)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
     sub.add_parser("train", help="train a model (see `srdesk-cli train sr --help`)", add_help=False)
@@ -95,14 +107,14 @@ def cmd_enhance(args: argparse.Namespace) -> int:
     if not sources:
         print("srdesk-cli: no images found in the given inputs", file=sys.stderr)
         return EXIT_USAGE
-    options = batch.BatchOptions(
-        out_dir=args.output, model=model, scale=args.scale, fmt=args.format, quality=args.quality,
+    options = batch.BatchOptions.of(
+        args.output, model=model, scale=args.scale, fmt=args.format, quality=args.quality,
         pattern=args.pattern, tile=args.tile, overlap=args.overlap, device=args.device,
-        precision=args.precision, overwrite=args.overwrite, max_pixels=int(args.max_pixels * 1e6),
-        samples=args.samples, temperature=args.temperature, seed=args.seed,
+        precision=args.precision, existing=args.existing, max_pixels=int(args.max_pixels * 1e6),
+        samples=args.samples, temperature=args.temperature, seed=args.seed, threads=args.threads,
     )
     if registry.get(model).sampler:
-        warn_sampling_time(model, args.device, sources, args.samples)
+        warn_sampling_time(model, args.device, sources, args.samples, args.threads)
     bar = tqdm(total=len(sources), unit="photo", file=sys.stderr, dynamic_ncols=True)
 
     def on_update(item: batch.BatchItem) -> None:
@@ -130,14 +142,16 @@ def cmd_enhance(args: argparse.Namespace) -> int:
     return EXIT_FAILURES if report.count("failed") else EXIT_OK
 
 
-def warn_sampling_time(model: str, device: str, sources: list[Path], samples: int) -> None:
-    """Pixel-by-pixel sampling is slow: say how slow before starting."""
+def warn_sampling_time(model: str, device: str, sources: list[Path], samples: int, threads: int = 0) -> None:
+    """Pixel-by-pixel sampling is slow: say how slow before starting (timed with the threads the run will use)."""
     from PIL import Image
 
-    from srdesk.core import pipeline
+    from srdesk.core.devices import apply_threads
+    from srdesk.engine import pipeline
 
     upscaler = pipeline.get_upscaler(model, device)
     assert isinstance(upscaler, pipeline.SamplingUpscaler)
+    apply_threads(threads)
     seconds = 0.0
     for path in sources:
         try:
@@ -145,7 +159,7 @@ def warn_sampling_time(model: str, device: str, sources: list[Path], samples: in
                 width, height = im.size
         except OSError:
             continue
-        seconds += pipeline.estimate_sampling_seconds(upscaler, height, width, samples)
+        seconds += upscaler.estimate_seconds(height, width, samples)
     where = upscaler.device.type.upper()
     print(f"srdesk-cli: {model} draws every output pixel in turn; {len(sources)} photo(s) x {samples} sample(s) "
           f"will take about {seconds / 60:.1f} min on the {where}", file=sys.stderr)
@@ -167,30 +181,22 @@ def cmd_models() -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from srdesk.core import pipeline
-    from srdesk.core.evaluate import benchmark_files, evaluate
+    from srdesk.engine.evaluation import evaluate_model
     from srdesk.models import registry
 
     registry.get(args.model)
     if not args.dataset.is_dir():
         print(f"srdesk-cli: dataset folder {args.dataset} not found", file=sys.stderr)
         return EXIT_USAGE
-    files = benchmark_files(args.dataset)
-    upscaler = pipeline.get_upscaler(args.model, args.device, args.precision)
-
-    def upscale(lr: np.ndarray, scale: int) -> np.ndarray:
-        return pipeline.enhance(lr, upscaler, scale).pixels
-
-    result = evaluate(upscale, files, args.scale, dataset=args.dataset.name)
+    result = evaluate_model(args.model, args.dataset, args.scale, args.degradation, args.device, args.precision)
     if args.json:
         print(json.dumps({"model": args.model, **result.to_dict()}))
     else:
         for row in result.images:
-            print(f"{row.name:<16} {row.psnr:7.3f} dB  SSIM {row.ssim:.4f}")
-        print(f"{'mean':<16} {result.mean_psnr:7.3f} dB  SSIM {result.mean_ssim:.4f}  "
-              f"({args.model}, x{args.scale}, {result.dataset}, {len(result.images)} images)")
+            print(f"{row.name:<16} {row.psnr:7.3f} dB  SSIM {row.ssim:.4f}  detail {row.detail:.3f}")
+        print(f"{'mean':<16} {result.mean_psnr:7.3f} dB  SSIM {result.mean_ssim:.4f}  detail {result.mean_detail:.3f}"
+              f"  ({args.model}, x{args.scale}, {result.dataset}, {args.degradation} inputs, "
+              f"{len(result.images)} images)")
     return EXIT_OK
 
 

@@ -40,7 +40,7 @@ def tiny_model():
     """A registered x4 SRResNet with 1 block of 8 channels and fixed random weights."""
     import torch
 
-    from srdesk.core import pipeline
+    from srdesk.engine import pipeline
     from srdesk.models import registry
     from srdesk.models.srresnet import SRResNet
 
@@ -63,7 +63,7 @@ def tiny_sampler():
     """A registered Pixel Recursive x4 sampler (8x8 tiles) with tiny fixed random weights."""
     import torch
 
-    from srdesk.core import pipeline
+    from srdesk.engine import pipeline
     from srdesk.models import registry
     from srdesk.models.pixel_recursive import PixelRecursiveSR
 

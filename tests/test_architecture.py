@@ -27,7 +27,7 @@ def test_classical_cli_does_not_import_torch() -> None:
     """Enlarging with a classical method starts fast: torch stays unloaded."""
     done = run_fresh(
         "import sys, numpy as np\n"
-        "from srdesk.core import pipeline\n"
+        "from srdesk.engine import pipeline\n"
         "pipeline.enhance(np.zeros((4, 4, 3), np.float32), 'bicubic', 2)\n"
         "sys.exit(1 if 'torch' in sys.modules else 0)\n"
     )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from srdesk import selftest
 from srdesk.core import evaluate
-from srdesk.gui.resources import sample_photo
+from srdesk.core.resources import sample_photo
+from srdesk.engine import selftest
 
 
 def test_self_test_passes_on_the_sample() -> None:

@@ -15,18 +15,17 @@ and its own seeds, so this is not the distribution models are trained on.
 
 from __future__ import annotations
 
+import io
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-
-import io
-import zlib
 
 import numpy as np
 import scipy.ndimage
 from PIL import Image
 
-from srdesk.core.metrics import psnr_y, ssim_y, to_uint8
+from srdesk.core.metrics import detail_ratio, psnr_y, ssim_y, to_uint8
 from srdesk.core.resample import matlab_bicubic
 
 Upscaler = Callable[[np.ndarray, int], np.ndarray]
@@ -40,6 +39,7 @@ class ImageScore:
     name: str
     psnr: float
     ssim: float
+    detail: float = float("nan")
 
 
 @dataclass
@@ -49,6 +49,8 @@ class EvalResult:
     mean_psnr: float
     mean_ssim: float
     images: list[ImageScore]
+    degradation: str = "clean"
+    mean_detail: float = float("nan")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -120,7 +122,7 @@ def evaluate(upscale: Upscaler, files: Iterable[Path], scale: int, dataset: str 
         if sr.shape[:2] != hr.shape[:2]:
             raise ValueError(f"{path.name}: enlarged to {sr.shape[:2]}, expected {hr.shape[:2]}")
         p, s = score(sr, hr, scale)
-        rows.append(ImageScore(path.stem, p, s))
+        rows.append(ImageScore(path.stem, p, s, detail_ratio(to_uint8(sr), hr, shave=scale)))
     if not rows:
         raise ValueError(f"no benchmark images in {dataset or 'the dataset'}")
     return EvalResult(
@@ -129,4 +131,6 @@ def evaluate(upscale: Upscaler, files: Iterable[Path], scale: int, dataset: str 
         mean_psnr=float(np.mean([r.psnr for r in rows])),
         mean_ssim=float(np.mean([r.ssim for r in rows])),
         images=rows,
+        degradation=degradation,
+        mean_detail=float(np.mean([r.detail for r in rows])),
     )

@@ -71,3 +71,20 @@ def ssim_y(result: np.ndarray, reference: np.ndarray, shave: int = 0) -> float:
     cov = blur(ya * yb) - mu_a * mu_b
     ssim_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
     return float(ssim_map.mean())
+
+
+def detail_ratio(image: np.ndarray, reference: np.ndarray, shave: int = 0) -> float:
+    """Fine-detail energy of ``image`` relative to ``reference``: mean squared luma gradient, ratio.
+
+    1.0: as much fine detail as the reference; a blurred result is below 1,
+    noise or ringing push it up (so it is read together with PSNR, never alone).
+    Gradients are forward differences of Y on the shaved region.
+    """
+    def energy(x: np.ndarray) -> float:
+        y = rgb_to_y(x)
+        if shave:
+            y = y[shave:-shave, shave:-shave]
+        return float(np.mean(np.diff(y, axis=0) ** 2) + np.mean(np.diff(y, axis=1) ** 2))
+
+    ref = energy(reference)
+    return energy(image) / ref if ref > 0 else float("nan")

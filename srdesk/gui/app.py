@@ -13,12 +13,16 @@ from PySide6.QtGui import QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from srdesk import __version__
-from srdesk.gui.resources import resource
+from srdesk.core.resources import resource, user_data_dir
 
 
 def log_file() -> Path:
-    folder = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation) or ".")
-    folder.mkdir(parents=True, exist_ok=True)
+    """``srdesk.log`` in the user data folder (``~/.local/share/srdesk`` on Linux, as the README says)."""
+    folder = user_data_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        folder = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.TempLocation) or ".")
     return folder / "srdesk.log"
 
 
@@ -62,8 +66,8 @@ def self_test(program: str) -> int:
     import os
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from srdesk import selftest
-    from srdesk.gui.resources import sample_photo
+    from srdesk.core.resources import sample_photo
+    from srdesk.engine import selftest
 
     status = selftest.run(sample_photo(), out=lambda line: print(line, flush=True))
     app = QApplication([program])

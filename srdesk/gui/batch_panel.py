@@ -8,6 +8,7 @@ as signals and fill the table.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from PySide6.QtCore import QObject, Qt, QThreadPool, QUrl, Signal
 from PySide6.QtGui import QBrush, QColor, QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -28,8 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from srdesk.core import batch
-from srdesk.gui.worker import Job
+from srdesk.engine import batch
+from srdesk.gui.worker import Job, format_eta
 
 STATUS_ROLE = Qt.ItemDataRole.UserRole  # the machine-readable status behind the shown text
 STATUS_COLOURS = {"done": "#2e8b3a", "failed": "#c62828"}
@@ -43,12 +45,20 @@ class _Relay(QObject):
     tile = Signal(int, int, int)  # row, done, total
 
 
+EXISTING_LABELS = [("New name", "rename"), ("Skip", "skip"), ("Overwrite", "overwrite")]
+
+
 class BatchPanel(QWidget):
     finished = Signal(object)  # BatchReport
+    overallProgress = Signal(int, int, str)  # photos finished, photos in the run, time left ("" unknown)
+    openResult = Signal(object)  # Path of a finished output, double-clicked
 
     def __init__(self, options_provider: Any, pool: QThreadPool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._options_provider = options_provider  # () -> dict(model, scale, fmt, quality, tile, device)
+        self._options_provider = options_provider  # (out_dir, pattern, existing) -> batch.BatchOptions
+        self._started_at = 0.0
+        self._finished_count = 0
+        self._outputs: dict[int, str] = {}
         self._pool = pool
         self._sources: list[Path] = []
         self._job: Job | None = None
@@ -65,6 +75,15 @@ class BatchPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
+        self.table.cellDoubleClicked.connect(self._on_double_click)
+        self.existing = QComboBox()
+        for label, value in EXISTING_LABELS:
+            self.existing.addItem(label, value)
+        self.existing.setToolTip("When an output file of that name exists already: give the new one a new name "
+                                 "(-2, -3...), skip the photo, or overwrite the output (never an original)")
+        self.overall = QProgressBar()
+        self.overall.setMaximumWidth(200)
+        self.overall.setFormat("%v of %m photos")
 
         self.out_dir = QLineEdit()
         self.out_dir.setPlaceholderText("Output folder")
@@ -91,9 +110,12 @@ class BatchPanel(QWidget):
         folder_row.addWidget(browse)
         folder_row.addWidget(QLabel("Name:"))
         folder_row.addWidget(self.pattern, 1)
+        folder_row.addWidget(QLabel("If it exists:"))
+        folder_row.addWidget(self.existing)
         buttons = QHBoxLayout()
         for b in (self.start_button, self.pause_button, self.cancel_button, self.clear_button):
             buttons.addWidget(b)
+        buttons.addWidget(self.overall)
         buttons.addStretch(1)
         buttons.addWidget(self.summary)
         buttons.addWidget(self.open_button)
@@ -149,12 +171,17 @@ class BatchPanel(QWidget):
     def start(self) -> None:
         if self.running() or not self._sources:
             return
-        settings = self._options_provider()
         out_dir = Path(self.out_dir.text().strip() or (self._sources[0].parent / "enhanced"))
-        options = batch.BatchOptions(out_dir=out_dir, pattern=self.pattern.text().strip() or batch.DEFAULT_PATTERN,
-                                     **settings)
+        options = self._options_provider(out_dir, self.pattern.text().strip() or batch.DEFAULT_PATTERN,
+                                         self.existing.currentData())
         for row in range(self.table.rowCount()):
             self._on_item(row, "waiting", "", "")
+        self._outputs.clear()
+        self._finished_count = 0
+        self._started_at = time.monotonic()
+        self.overall.setRange(0, len(self._sources))
+        self.overall.setValue(0)
+        self.overallProgress.emit(0, len(self._sources), "")
         sources = list(self._sources)
         row_of = {path: row for row, path in enumerate(sources)}
         relay = self._relay
@@ -214,9 +241,26 @@ class BatchPanel(QWidget):
         result.setText(message if status == "failed" else (Path(output).name if output else message))
         result.setToolTip(output or message)
         bar = self.table.cellWidget(row, 2)
-        if isinstance(bar, QProgressBar) and status in ("done", "failed"):
+        if isinstance(bar, QProgressBar) and status in ("done", "failed", "skipped"):
             bar.setRange(0, 1)
             bar.setValue(1 if status == "done" else 0)
+        if status == "done" and output:
+            self._outputs[row] = output
+        if status in ("done", "failed", "skipped") and self.running():
+            self._finished_count += 1
+            total = len(self._sources)
+            elapsed = time.monotonic() - self._started_at
+            left = elapsed / self._finished_count * (total - self._finished_count)
+            eta = format_eta(left) if self._finished_count < total else ""
+            self.overall.setValue(self._finished_count)
+            self.summary.setText(f"{self._finished_count} of {total} photos" + (f", {eta}" if eta else ""))
+            self.overallProgress.emit(self._finished_count, total, eta)
+
+    def _on_double_click(self, row: int, _column: int) -> None:
+        """A finished row opens its result in the compare view."""
+        output = self._outputs.get(row)
+        if output and Path(output).exists():
+            self.openResult.emit(Path(output))
 
     def _on_tile(self, row: int, done: int, total: int) -> None:
         bar = self.table.cellWidget(row, 2)

@@ -2,8 +2,10 @@
 
 Every long operation (load, enhance, save, batch) runs as a :class:`Job` in
 a thread pool; the model pool has one thread, so one model job runs at a
-time. The window only shows things and gathers settings: all image work is
-the engine's (imageio, pipeline, batch).
+time. What is on screen is the :class:`~srdesk.gui.session.Session`'s (the
+photo, its results and the picked sample); the window builds an
+:class:`EnhanceRequest` from its controls, hands it to the engine, and shows
+what the session holds. All image work is the engine's (imageio, run, batch).
 """
 
 from __future__ import annotations
@@ -36,13 +38,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from srdesk.core import batch, imageio, pipeline
+from srdesk.core import imageio
 from srdesk.core.imageio import LoadedImage
+from srdesk.core.request import EnhanceRequest
+from srdesk.core.resources import sample_photo
+from srdesk.engine import batch, pipeline
 from srdesk.gui.batch_panel import BatchPanel
 from srdesk.gui.convert import to_qimage
-from srdesk.gui.resources import sample_photo
+from srdesk.gui.session import Session
 from srdesk.gui.viewer import CompareView, ImagePyramid
-from srdesk.gui.worker import Job
+from srdesk.gui.worker import Job, format_eta
 from srdesk.models import registry
 
 log = logging.getLogger(__name__)
@@ -56,14 +61,6 @@ MAX_RECENT = 8
 def human_size(image: LoadedImage) -> str:
     width, height = image.size
     return f"{width}\u00d7{height}"
-
-
-def format_eta(seconds: float) -> str:
-    if seconds < 0:
-        return ""
-    if seconds < 60:
-        return f"about {max(1, round(seconds))} s left"
-    return f"about {seconds / 60:.0f} min left"
 
 
 class MainWindow(QMainWindow):
@@ -80,13 +77,7 @@ class MainWindow(QMainWindow):
         self.model_pool.setMaxThreadCount(1)  # one model job at a time (one GPU)
         self.io_pool = QThreadPool(self)
         self.io_pool.setMaxThreadCount(2)
-        self.source: LoadedImage | None = None
-        self.source_path: Path | None = None
-        self.result: LoadedImage | None = None
-        self.results: list[LoadedImage] = []
-        self.result_images: list[ImagePyramid] = []
-        self.before_image: ImagePyramid | None = None
-        self.result_settings: dict[str, Any] = {}
+        self.session = Session()
         self.original_image: ImagePyramid | None = None
         self._job: Job | None = None
         self._jobs: set[Job] = set()  # keep runnables alive until they finish
@@ -95,9 +86,11 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("srdesk")
         self.setAcceptDrops(True)
         self.view = CompareView()
-        self.batch_panel = BatchPanel(self.batch_settings, self.model_pool)
+        self.batch_panel = BatchPanel(self.batch_options, self.model_pool)
         self.batch_panel.setVisible(False)
         self.batch_panel.finished.connect(self._on_batch_finished)
+        self.batch_panel.overallProgress.connect(self._on_batch_progress)
+        self.batch_panel.openResult.connect(self.open_path)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.view)
         splitter.addWidget(self.batch_panel)
@@ -119,6 +112,23 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._restore_settings()
         self._update_actions()
+
+    # ------------------------------------------------------------------ what is shown (the session's)
+    @property
+    def source(self) -> LoadedImage | None:
+        return self.session.photo.image if self.session.photo else None
+
+    @property
+    def source_path(self) -> Path | None:
+        return self.session.photo.path if self.session.photo else None
+
+    @property
+    def result(self) -> LoadedImage | None:
+        return self.session.saveable()
+
+    @property
+    def results(self) -> list[LoadedImage]:
+        return list(self.session.results.images) if self.session.results else []
 
     # ------------------------------------------------------------------ building
     def _build_controls(self) -> QWidget:
@@ -211,6 +221,7 @@ class MainWindow(QMainWindow):
         modes.addButton(self.mode_side)
         self.mode_slider.toggled.connect(lambda on: on and self.view.set_mode("slider"))
         self.mode_side.toggled.connect(lambda on: on and self.view.set_mode("side"))
+        self.view.modeChanged.connect(self._on_view_mode)
 
         layout = QVBoxLayout(panel)
         layout.addLayout(form)
@@ -337,6 +348,7 @@ class MainWindow(QMainWindow):
         return [value] if isinstance(value, str) else list(value or [])
 
     def _remember(self, path: Path) -> None:
+        path = Path(path).resolve()  # absolute: Open Recent works whatever folder srdesk starts from
         recent = [str(path)] + [p for p in self._recent() if p != str(path)]
         self.settings.setValue("files/recent", recent[:MAX_RECENT])
         self.settings.setValue("files/last_open_dir", str(path.parent))
@@ -351,19 +363,21 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(self._recent()))
 
     # ----------------------------------------------------------------- settings for jobs
-    def enhance_settings(self) -> dict[str, Any]:
-        return {
-            "model": self.model_combo.currentData(),
-            "scale": float(self.scale_spin.value()),
-            "device": self.device_combo.currentData(),
-            "tile": int(self.tile_combo.currentData()) or None,
-            "samples": self.samples_spin.value(),
-            "temperature": self.temperature_spin.value(),
-        }
+    def enhance_request(self) -> EnhanceRequest:
+        """The request the controls describe (the one thing Enhance and batch hand to the engine)."""
+        return EnhanceRequest(
+            model=self.model_combo.currentData(),
+            scale=float(self.scale_spin.value()),
+            device=self.device_combo.currentData(),
+            tile=int(self.tile_combo.currentData()) or None,
+            samples=self.samples_spin.value(),
+            temperature=self.temperature_spin.value(),
+        )
 
-    def batch_settings(self) -> dict[str, Any]:
-        return {**self.enhance_settings(), "fmt": self.format_combo.currentData() or None,
-                "quality": self.quality_spin.value()}
+    def batch_options(self, out_dir: Path, pattern: str, existing: str = "rename") -> batch.BatchOptions:
+        return batch.BatchOptions(out_dir=Path(out_dir), request=self.enhance_request(),
+                                  fmt=self.format_combo.currentData() or None, quality=self.quality_spin.value(),
+                                  pattern=pattern, existing=existing)
 
     # ------------------------------------------------------------------ jobs
     def _start(self, job: Job, pool: QThreadPool) -> None:
@@ -374,8 +388,8 @@ class MainWindow(QMainWindow):
         pool.start(job)
 
     def busy(self) -> bool:
-        """An enhance is running; cleared on the GUI thread when its result, error or cancel arrives."""
-        return self._job is not None
+        """An enhance or a batch is running (one model job at a time)."""
+        return self._job is not None or self.batch_panel.running()
 
     # ------------------------------------------------------------------ open
     def open_dialog(self) -> None:
@@ -398,8 +412,11 @@ class MainWindow(QMainWindow):
         self._start(job, self.io_pool)
 
     def _on_loaded(self, path: Path, image: LoadedImage, original: ImagePyramid) -> None:
-        self.source, self.source_path, self.result = image, path, None
+        if self._job is not None:  # an Enhance of the previous photo: its result would belong to no photo
+            self._job.cancel()
         self.original_image = original
+        self.session.open(path, image)
+        self._clear_samples()
         self.view.set_images(original, None)
         self.view.fit()
         notes = "; ".join(image.meta.notes)
@@ -411,32 +428,31 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ enhance
     def enhance(self) -> None:
-        if self.source is None or self.busy():
+        if self.session.photo is None:
             return
-        source = self.source
-        settings = self.enhance_settings()
+        if self.busy():
+            if self.batch_panel.running():
+                self.status_label.setText("The batch queue is running; Enhance is available when it has finished")
+            return
+        photo = self.session.photo
+        request = self.enhance_request()
+        settings = {"model": request.model, "scale": request.scale}
         before_bicubic = self.before_combo.currentData() == "bicubic"
 
         def work(progress: Any, cancel: threading.Event
                  ) -> tuple[list[LoadedImage], list[ImagePyramid], ImagePyramid | None]:
-            upscaler = pipeline.get_upscaler(settings["model"], settings["device"])
-            if isinstance(upscaler, pipeline.SamplingUpscaler):
-                results = pipeline.enhance_samples(source, upscaler, settings["scale"], samples=settings["samples"],
-                                                   temperature=settings["temperature"], progress=progress,
-                                                   cancel=cancel)
-            else:
-                results = [pipeline.enhance(source, upscaler, settings["scale"], tile=settings["tile"],
-                                            progress=progress, cancel=cancel)]
+            results = pipeline.run(request, photo.image, progress, cancel)
             before = None
             if before_bicubic:
-                smooth = pipeline.enhance(source, "bicubic", settings["scale"], cancel=cancel)
+                smooth = pipeline.run(request.with_(model="bicubic"), photo.image, cancel=cancel)[0]
                 before = ImagePyramid(to_qimage(smooth.pixels, smooth.alpha))
             # pyramids are built here, off the GUI thread (a 24 MP result takes ~0.1 s to halve)
             return results, [ImagePyramid(to_qimage(r.pixels, r.alpha)) for r in results], before
 
-        self._job = Job(work, f"enhance {self.source_path}")
+        self._job = Job(work, f"enhance {photo.path}")
         self._job.signals.progress.connect(self._on_progress)
-        self._job.signals.finished.connect(lambda r, s=settings: self._on_enhanced(s, *r))
+        self._job.signals.finished.connect(
+            lambda r, req=request, gen=photo.generation: self._on_enhanced(req, gen, *r))
         self._job.signals.failed.connect(self._on_enhance_failed)
         self._job.signals.cancelled.connect(self._on_cancelled)
         self.progress.setRange(0, 0)
@@ -448,10 +464,11 @@ class MainWindow(QMainWindow):
         self._start(self._job, self.model_pool)
 
     def cancel(self) -> None:
+        """Cancel the job in front: the Enhance if one runs, else the batch."""
         if self._job is not None:
             self._job.cancel()
             self.status_label.setText("Cancelling…")
-        if self.batch_panel.running():
+        elif self.batch_panel.running():
             self.batch_panel.cancel()
 
     def _on_progress(self, done: int, total: int, seconds_left: float) -> None:
@@ -466,14 +483,19 @@ class MainWindow(QMainWindow):
         self.eta_label.setText("")
         self._update_actions(running=False)
 
-    def _on_enhanced(self, settings: dict[str, Any], results: list[LoadedImage], afters: list[ImagePyramid],
-                     before: ImagePyramid | None) -> None:
+    def _clear_samples(self) -> None:
+        self.samples_list.blockSignals(True)
+        self.samples_list.clear()
+        self.samples_list.blockSignals(False)
+        self.samples_list.setVisible(False)
+
+    def _on_enhanced(self, request: EnhanceRequest, generation: int, results: list[LoadedImage],
+                     afters: list[ImagePyramid], before: ImagePyramid | None) -> None:
         self._finish_run()
-        self.results, self.result_images = results, afters
-        self.result = results[0]
-        self.result_settings = settings
-        self.before_image = before or self.original_image
-        self.view.set_images(self.before_image, afters[0])
+        if not self.session.accept(generation, request, results, afters, before or self.original_image):
+            log.info("dropped a result of a photo that is no longer open")
+            return
+        self.view.set_images(before or self.original_image, afters[0])
         self.samples_list.blockSignals(True)
         self.samples_list.clear()
         if len(results) > 1:
@@ -484,17 +506,17 @@ class MainWindow(QMainWindow):
             self.samples_list.setCurrentRow(0)
         self.samples_list.blockSignals(False)
         self.samples_list.setVisible(len(results) > 1)
-        width, height = self.result.size
-        self.status_label.setText(f"Done: {width}\u00d7{height} with {settings['model']}. "
+        width, height = results[0].size
+        self.status_label.setText(f"Done: {width}\u00d7{height} with {request.model}. "
                                   "Drag the divider to compare; Ctrl+S saves.")
         self._update_actions()
         self.resultReady.emit()
 
     def _on_sample_picked(self, row: int) -> None:
         """Show (and save) the sample whose thumbnail was clicked."""
-        if 0 <= row < len(self.results):
-            self.result = self.results[row]
-            self.view.set_images(self.before_image, self.result_images[row])
+        results = self.session.results
+        if results is not None and self.session.select(row):
+            self.view.set_images(results.before_view, results.views[row])
 
     def _on_enhance_failed(self, message: str) -> None:
         self._finish_run()
@@ -509,26 +531,34 @@ class MainWindow(QMainWindow):
 
     def _on_before_changed(self) -> None:
         smooth = self.before_combo.currentData() == "bicubic"
-        if self.result is not None and self.source is not None and not self.busy():
-            source, scale = self.source, self.result_settings.get("scale", 4)
+        results, photo = self.session.results, self.session.photo
+        if results is not None and photo is not None and self._job is None:
+            original, request = self.original_image, results.request
 
             def work(progress: Any, cancel: threading.Event) -> ImagePyramid | None:
                 if not smooth:
-                    return self.original_image
-                enlarged = pipeline.enhance(source, "bicubic", scale)
+                    return original
+                enlarged = pipeline.run(request.with_(model="bicubic"), photo.image)[0]
                 return ImagePyramid(to_qimage(enlarged.pixels, enlarged.alpha))
 
+            def show(image: ImagePyramid | None, generation: int = photo.generation) -> None:
+                current = self.session.results
+                if current is not None and current.generation == generation:
+                    current.before_view = image
+                    self.view.set_images(image, current.views[current.selected])
+
             job = Job(work, "before view")
-            job.signals.finished.connect(lambda image: self.view.set_images(image, self.view.after_pyramid()))
+            job.signals.finished.connect(show)
             self._start(job, self.io_pool)
 
     # ------------------------------------------------------------------ save
     def suggested_output(self) -> Path | None:
-        if self.source_path is None or self.result is None:
+        photo, results = self.session.photo, self.session.results
+        if photo is None or results is None or self.session.saveable() is None:
             return None
-        options = batch.BatchOptions(out_dir=self.source_path.parent, model=self.result_settings["model"],
-                                     scale=self.result_settings["scale"], fmt=self.format_combo.currentData() or None)
-        return batch.output_path(self.source_path, options)
+        options = batch.BatchOptions(out_dir=photo.path.parent, request=results.request,
+                                     fmt=self.format_combo.currentData() or None)
+        return batch.output_path(photo.path, options)
 
     def save_result(self) -> None:
         """Save beside the original under the batch naming pattern (never over anything)."""
@@ -549,8 +579,9 @@ class MainWindow(QMainWindow):
             self._save_to(Path(path), overwrite=True)
 
     def _save_to(self, target: Path, overwrite: bool) -> None:
-        result, quality, original = self.result, self.quality_spin.value(), self.source_path
-        assert result is not None
+        result, quality, original = self.session.saveable(), self.quality_spin.value(), self.source_path
+        if result is None:
+            return
 
         def work(progress: Any, cancel: threading.Event) -> Path:
             return imageio.save(result, target, quality=quality, overwrite=overwrite, protect=original)
@@ -567,22 +598,53 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ batch
     def batch_dialog(self) -> None:
+        """Choose photos (several at once) for the batch queue, or a whole folder from the dialog's button."""
         start = str(self.settings.value("files/last_open_dir", str(Path.home())))
-        folder = QFileDialog.getExistingDirectory(self, "Choose a folder of photos", start)
-        if folder:
-            self.add_to_batch([folder])
+        dialog = QFileDialog(self, "Choose photos (or a folder) for the batch", start, OPEN_FILTER)
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
+        folder_button = QPushButton("Whole folder…", dialog)
+
+        def choose_folder() -> None:
+            folder = QFileDialog.getExistingDirectory(self, "Choose a folder of photos", start)
+            if folder:
+                dialog.reject()
+                self.add_to_batch([folder])
+
+        folder_button.clicked.connect(choose_folder)
+        layout = dialog.layout()
+        if layout is not None:
+            layout.addWidget(folder_button)
+        if dialog.exec() and dialog.selectedFiles():
+            self.add_to_batch(dialog.selectedFiles())
 
     def add_to_batch(self, paths: list[str]) -> int:
         if not self.batch_panel.isVisible():
             self.batch_panel.setVisible(True)
             total = max(1, self.splitter.height())
             self.splitter.setSizes([int(total * 0.55), int(total * 0.45)])
+            if self.view._fit:  # the view got smaller: keep the photo centred in what is left
+                QTimer.singleShot(0, self.view.fit)
         added = self.batch_panel.add(paths)
         self.status_label.setText(f"{added} photos added to the batch queue; press Start")
         return added
 
+    def _on_batch_progress(self, done: int, total: int, eta: str) -> None:
+        """The status bar follows the queue while no Enhance of its own is running."""
+        if self._job is not None:
+            return
+        self.status_label.setText(f"Batch: {done} of {total} photos done")
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self.progress.setVisible(done < total)
+        self.eta_label.setText(eta)
+        self._update_actions()
+
     def _on_batch_finished(self, report: batch.BatchReport) -> None:
+        if self._job is None:
+            self.progress.setVisible(False)
+            self.eta_label.setText("")
         self.status_label.setText(f"Batch: {report.summary()}")
+        self._update_actions()
 
     # ------------------------------------------------------------------ drops
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -629,8 +691,23 @@ class MainWindow(QMainWindow):
     def _update_quality_enabled(self) -> None:
         self.quality_spin.setEnabled(self.format_combo.currentData() in ("", "jpg", "webp"))
 
+    def _on_view_mode(self, mode: str) -> None:
+        """Keep the radio buttons true to what the view shows (T flips to a single image)."""
+        for button, name in ((self.mode_slider, "slider"), (self.mode_side, "side")):
+            button.blockSignals(True)
+            button.setChecked(mode == name)
+            button.blockSignals(False)
+        if mode in ("before", "after"):
+            group = self.mode_slider.group()
+            if group is not None:
+                group.setExclusive(False)
+            self.mode_slider.setChecked(False)
+            self.mode_side.setChecked(False)
+            if group is not None:
+                group.setExclusive(True)
+
     def _update_actions(self, running: bool | None = None) -> None:
-        running = self.busy() if running is None else running
+        running = self._job is not None if running is None else running
         has_source, has_result = self.source is not None, self.result is not None
         self.enhance_button.setEnabled(has_source and not running)
         self.enhance_action.setEnabled(has_source and not running)

@@ -57,6 +57,7 @@ def _as_pyramid(image: QImage | ImagePyramid | None) -> ImagePyramid | None:
 class CompareView(QWidget):
     zoomChanged = Signal(float)
     sliderMoved = Signal(float)
+    modeChanged = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -117,11 +118,17 @@ class CompareView(QWidget):
         return QSize(self._size)
 
     # -- view ------------------------------------------------------------------
+    def view_size(self) -> tuple[float, float]:
+        """The area one image is shown in: half the widget side by side, else all of it."""
+        width = self.width() / 2 if self.mode == "side" else self.width()
+        return width, float(self.height())
+
     def fit(self) -> None:
         if not self._size.isValid() or self._size.isEmpty():
             return
         self._fit = True
-        self.zoom = min(self.width() / self._size.width(), self.height() / self._size.height(), MAX_ZOOM)
+        width, height = self.view_size()
+        self.zoom = min(width / self._size.width(), height / self._size.height(), MAX_ZOOM)
         self.centre = QPointF(self._size.width() / 2, self._size.height() / 2)
         self.zoomChanged.emit(self.zoom)
         self.update()
@@ -152,8 +159,12 @@ class CompareView(QWidget):
     def set_mode(self, mode: str) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown compare mode {mode!r}")
+        side_changed = (mode == "side") != (self.mode == "side")
         self.mode = mode
+        if side_changed and self._fit:
+            self.fit()  # each half is its own view: fitting depends on the mode
         self.update()
+        self.modeChanged.emit(mode)
 
     def toggle_before_after(self) -> None:
         self.set_mode("before" if self.mode != "before" else "after")
@@ -180,30 +191,38 @@ class CompareView(QWidget):
         top_left = self._pane_centre(pane) - self.centre * self.zoom
         return QRectF(top_left.x(), top_left.y(), self._size.width() * self.zoom, self._size.height() * self.zoom)
 
-    def panes(self) -> list[tuple[str, QRectF]]:
-        """(which image, widget rectangle) in paint order."""
+    def panes(self) -> list[tuple[str, QRectF, QRectF]]:
+        """(which image, view rectangle, clip rectangle) in paint order.
+
+        The view rectangle positions the frame (its centre shows ``self.centre``);
+        the clip rectangle is the part of the widget the image may cover. In
+        slider mode both images share the whole widget as their view and only
+        the clip differs, so before and after line up pixel for pixel across
+        the divider; side by side, each half is a view of its own.
+        """
         full = QRectF(self.rect())
         if self.mode == "side":
-            half = full.width() / 2
-            return [("before", QRectF(0, 0, half, full.height())), ("after", QRectF(half, 0, half, full.height()))]
+            left = QRectF(0, 0, full.width() / 2, full.height())
+            right = QRectF(full.width() / 2, 0, full.width() / 2, full.height())
+            return [("before", left, left), ("after", right, right)]
         if self.mode in ("before", "after"):
-            return [(self.mode, full)]
+            return [(self.mode, full, full)]
         if self._after is None:
-            return [("before", full)]
+            return [("before", full, full)]
         split = full.width() * self.slider
-        return [("after", full), ("before", QRectF(0, 0, split, full.height()))]
+        return [("after", full, full), ("before", full, QRectF(0, 0, split, full.height()))]
 
     def image_at(self, point: QPointF) -> str:
         """Which image is painted at a widget point: "before", "after" or ""."""
         name = ""
-        for which, pane in self.panes():
-            if pane.contains(point):
+        for which, _view, clip in self.panes():
+            if clip.contains(point):
                 name = which
         return name
 
     # -- painting --------------------------------------------------------------
-    def _draw(self, painter: QPainter, pyramid: ImagePyramid, pane: QRectF, smooth: bool) -> None:
-        target = self.frame_rect_in(pane)
+    def _draw(self, painter: QPainter, pyramid: ImagePyramid, view: QRectF, pane: QRectF, smooth: bool) -> None:
+        target = self.frame_rect_in(view)
         image_width = pyramid.levels[0].width()
         screen_per_image_px = target.width() / max(1, image_width)
         level = pyramid.for_scale(screen_per_image_px)
@@ -234,12 +253,12 @@ class CompareView(QWidget):
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter,
                              "Open a photo (Ctrl+O) or drop photos and folders here")
             return
-        for which, pane in self.panes():
+        for which, view, clip in self.panes():
             pyramid = self._before if which == "before" else self._after
             if pyramid is None:
                 pyramid = self._after if which == "before" else self._before
             if pyramid is not None:
-                self._draw(painter, pyramid, pane, smooth=which == "before" and self.before_smooth)
+                self._draw(painter, pyramid, view, clip, smooth=which == "before" and self.before_smooth)
         if self.mode == "slider" and self.has_result():
             x = self.width() * self.slider
             painter.setPen(QPen(QColor(255, 255, 255, 230), 2))

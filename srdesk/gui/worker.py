@@ -70,3 +70,11 @@ class Job(QRunnable):
             self.signals.finished.emit(result)
         finally:
             self.done.set()
+
+
+def format_eta(seconds: float) -> str:
+    if seconds < 0:
+        return ""
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s left"
+    return f"about {seconds / 60:.0f} min left"

@@ -1,20 +1,24 @@
-"""The protocol every upscaler meets, classical or learned.
+"""The protocol every upscaler meets, classical, learned or sampling.
 
-The pipeline asks each upscaler only this: its name, its native scale (None:
-any scale), its input channels, whether it is learned, and to enlarge. A
-learned upscaler works on (N, C, H, W) float tensors in [0, 1] on its device
-and says how much context (``receptive_radius``, input pixels) a tile needs;
-a classical one resizes a whole numpy image to any size.
+The engine asks each upscaler only this: its name, its ``kind``, its native
+scale (None: any scale), and to ``enlarge`` an (H, W, C) float32 image to a
+size under an :class:`~srdesk.core.request.EnhanceRequest`, returning one
+image (or several, for a sampling model). How it does so is the class's own
+business: a classical method resizes the whole image, a convolutional model
+runs tile by tile with enough context (:mod:`srdesk.models.tiled`), a
+sampling model draws pixel by pixel (:mod:`srdesk.models.sampling`). The
+engine never asks "which kind are you?".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
 from srdesk.core import resample
+from srdesk.core.request import CancelToken, EnhanceRequest, ProgressFn
 
 if TYPE_CHECKING:
     import torch
@@ -60,26 +64,44 @@ def fuse_batch_norm(module: nn.Module) -> nn.Module:
 @runtime_checkable
 class Upscaler(Protocol):
     name: str
+    kind: str  # "classical" | "learned" | "sampler"
     scale: int | None
-    in_channels: int
-    learned: bool
+    alpha_method: str  # how the alpha channel (enlarged on its own) is resized
+
+    def enlarge(self, pixels: np.ndarray, size: tuple[int, int], request: EnhanceRequest,
+                progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                notes: list[str] | None = None) -> list[np.ndarray]:
+        """(H, W, C) float32 in [0, 1] -> results of ``size`` (not clipped); ``notes`` collects what the user
+        should be told (e.g. a fallback)."""
+        ...
 
 
 class ClassicalUpscaler:
-    learned = False
+    kind: ClassVar[str] = "classical"
     in_channels = 3
     scale: int | None = None
 
     def __init__(self, name: str, method: str) -> None:
         self.name = name
         self.method = method
+        self.alpha_method = method
 
     def resize(self, image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         return resample.resize(image, size, self.method)
 
+    def enlarge(self, pixels: np.ndarray, size: tuple[int, int], request: EnhanceRequest,
+                progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                notes: list[str] | None = None) -> list[np.ndarray]:
+        out = self.resize(pixels, size)
+        if progress:
+            progress(1, 1)
+        return [out]
+
 
 @dataclass
 class TorchUpscaler:
+    """A convolutional model: any image size, run tile by tile with ``receptive_radius`` px of context."""
+
     name: str
     module: nn.Module
     scale: int
@@ -89,8 +111,9 @@ class TorchUpscaler:
     receptive_radius: int = 16
     bytes_per_input_pixel: int = 64 * 1024
     in_channels: int = 3
-    learned: bool = True
     card: dict[str, Any] | None = None
+    kind: ClassVar[str] = "learned"
+    alpha_method: ClassVar[str] = "bicubic"
 
     def __post_init__(self) -> None:
         self.module = fuse_batch_norm(self.module.eval().requires_grad_(False))
@@ -111,6 +134,17 @@ class TorchUpscaler:
         if self.fp16:
             self.module.half()
 
+    def cpu_copy(self) -> TorchUpscaler:
+        """A separate copy on the CPU, for one run that no longer fits the GPU; this one stays as it is."""
+        import copy
+
+        import torch
+
+        module = copy.deepcopy(self.module).float().cpu()
+        return TorchUpscaler(self.name, module, self.scale, torch.device("cpu"), receptive_radius=self.receptive_radius,
+                             bytes_per_input_pixel=self.bytes_per_input_pixel, in_channels=self.in_channels,
+                             card=self.card)
+
     def run(self, batch: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) in [0, 1] -> (N, C, sH, sW) float32 on the CPU, not clipped."""
         import torch
@@ -119,6 +153,13 @@ class TorchUpscaler:
             x = batch.to(self.device, dtype=torch.float16 if self.fp16 else torch.float32, non_blocking=True)
             x = x.contiguous(memory_format=torch.channels_last)
             return self.module(x).float().cpu()  # channels_last: its (H, W, C) view is contiguous
+
+    def enlarge(self, pixels: np.ndarray, size: tuple[int, int], request: EnhanceRequest,
+                progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                notes: list[str] | None = None) -> list[np.ndarray]:
+        from srdesk.models.tiled import enlarge_tiled
+
+        return [enlarge_tiled(self, pixels, size, request, progress, cancel, notes)]
 
 
 @dataclass
@@ -136,8 +177,9 @@ class SamplingUpscaler:
     device: torch.device
     tile: int = 8
     in_channels: int = 3
-    learned: bool = True
     card: dict[str, Any] | None = None
+    kind: ClassVar[str] = "sampler"
+    alpha_method: ClassVar[str] = "bicubic"
 
     def __post_init__(self) -> None:
         self.module.eval().requires_grad_(False)
@@ -149,3 +191,15 @@ class SamplingUpscaler:
 
         assert isinstance(self.module, PixelRecursiveSR)
         return sample_fast(self.module, batch.to(self.device), temperature, uniforms, progress, cancel).cpu()
+
+    def enlarge(self, pixels: np.ndarray, size: tuple[int, int], request: EnhanceRequest,
+                progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                notes: list[str] | None = None) -> list[np.ndarray]:
+        from srdesk.models.sampling import draw_samples
+
+        return draw_samples(self, pixels, size, request, progress, cancel)
+
+    def estimate_seconds(self, height: int, width: int, samples: int) -> float:
+        from srdesk.models.sampling import estimate_seconds
+
+        return estimate_seconds(self, height, width, samples)

@@ -98,3 +98,14 @@ class PatchDiscriminator(nn.Module):
 
     def forward_features(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> list[torch.Tensor]:
         return activations_after_each_relu(self.net, self._paired(x, condition))
+
+
+DISCRIMINATORS: dict[str, type[nn.Module]] = {"srgan": SRGANDiscriminator, "patch": PatchDiscriminator}
+
+
+def build_discriminator(kind: str, base_channels: int = 64, norm: str = "batch") -> nn.Module:
+    try:
+        factory = DISCRIMINATORS[kind]
+    except KeyError:
+        raise ValueError(f"unknown discriminator {kind!r}; use one of {', '.join(DISCRIMINATORS)}") from None
+    return factory(base_channels=base_channels, norm=norm)

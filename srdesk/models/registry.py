@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from srdesk.core import resample
 from srdesk.core.errors import InvalidParameter, UnknownModel
+from srdesk.core.request import PRECISIONS
 from srdesk.models.base import ClassicalUpscaler, SamplingUpscaler, TorchUpscaler
 from srdesk.models.weights import load_verified, read_card, weights_dir
 
@@ -56,10 +57,42 @@ def _build_pixel_recursive(params: dict[str, Any]) -> nn.Module:
                             int(params["prior_channels"]), int(params["prior_layers"]), int(params["prior_kernel"]))
 
 
-ARCHITECTURES: dict[str, tuple[Callable[[dict[str, Any]], nn.Module], Callable[[dict[str, Any]], int]]] = {
-    "srresnet": (_build_srresnet, _srresnet_radius),
-    "pixel-recursive": (_build_pixel_recursive, lambda params: 0),
+@dataclass(frozen=True)
+class Architecture:
+    """Everything srdesk knows about one network design (spandrel's descriptor idea).
+
+    ``build`` makes the module from the parameters a model card records (the
+    same dict the trainers write), ``receptive_radius`` is the tile context it
+    needs, ``precisions`` what it may compute in besides float32, and ``kind``
+    which upscaler runs it.
+    """
+
+    name: str
+    kind: str  # "learned" (convolutional, tiled) | "sampler" (draws several results)
+    build: Callable[[dict[str, Any]], nn.Module]
+    receptive_radius: Callable[[dict[str, Any]], int]
+    precisions: tuple[str, ...] = ("fp32",)
+
+    def bytes_per_input_pixel(self, params: dict[str, Any]) -> int:
+        """float32 activations alive at once at the output resolution (~4 maps of the model's width)."""
+        scale = int(params["scale"])
+        return 16 * scale * scale * int(params.get("channels", 64))
+
+
+ARCHITECTURES: dict[str, Architecture] = {
+    a.name: a
+    for a in (
+        Architecture("srresnet", "learned", _build_srresnet, _srresnet_radius, ("fp32", "bf16", "fp16")),
+        Architecture("pixel-recursive", "sampler", _build_pixel_recursive, lambda params: 0),
+    )
 }
+
+
+def architecture(name: str) -> Architecture:
+    try:
+        return ARCHITECTURES[name]
+    except KeyError:
+        raise InvalidParameter(f"unknown architecture {name!r}; srdesk knows {', '.join(ARCHITECTURES)}") from None
 
 
 @dataclass(frozen=True)
@@ -155,9 +188,6 @@ def default_model() -> str:
 Upscaler = ClassicalUpscaler | TorchUpscaler | SamplingUpscaler
 
 
-PRECISIONS = ("auto", "exact")
-
-
 def cpu_has_native_bf16() -> bool:
     """Whether oneDNN has native bfloat16 kernels on this CPU (AVX512-BF16 or AMX); emulated bf16 is slower."""
     import torch
@@ -186,7 +216,7 @@ def load(name: str, device: str = "auto", precision: str = "auto") -> Upscaler:
     from srdesk.core.devices import resolve_device
 
     torch_device = resolve_device(device)
-    if entry.build is not None:
+    if entry.build is not None:  # tests: a network without weights
         assert entry.scale is not None
         if entry.sampler:
             return SamplingUpscaler(entry.name, entry.build(), entry.scale, torch_device)
@@ -195,21 +225,18 @@ def load(name: str, device: str = "auto", precision: str = "auto") -> Upscaler:
     assert entry.weights is not None
     state, card = load_verified(entry.weights)
     params = card.get("architecture", {})
-    arch = params.get("arch")
-    if arch not in ARCHITECTURES:
-        raise InvalidParameter(f"model {name!r}: unknown architecture {arch!r} in its card")
-    factory, radius = ARCHITECTURES[arch]
-    module = factory(params)
+    arch = ARCHITECTURES.get(params.get("arch"))
+    if arch is None:
+        raise InvalidParameter(f"model {name!r}: unknown architecture {params.get('arch')!r} in its card")
+    module = arch.build(params)
     module.load_state_dict(state)
-    if entry.sampler:
-        return SamplingUpscaler(entry.name, module, int(params["scale"]), torch_device,
-                                tile=int(params.get("input_size", 8)), card=card)
-    reduced = precision == "auto"
-    fp16 = reduced and bool(card.get("fp16_safe", False)) and torch_device.type == "cuda"
-    cpu_bf16 = reduced and torch_device.type == "cpu" and cpu_has_native_bf16()
     scale = int(params["scale"])
-    # float32 activations alive at once at the output resolution (~4 maps of the model's width)
-    bytes_per_input_pixel = 16 * scale * scale * int(params.get("channels", 64))
+    if arch.kind == "sampler":
+        return SamplingUpscaler(entry.name, module, scale, torch_device, tile=int(params.get("input_size", 8)),
+                                card=card)
+    reduced = precision == "auto"
+    fp16 = reduced and "fp16" in arch.precisions and bool(card.get("fp16_safe", False)) and torch_device.type == "cuda"
+    cpu_bf16 = reduced and "bf16" in arch.precisions and torch_device.type == "cpu" and cpu_has_native_bf16()
     return TorchUpscaler(entry.name, module, scale, torch_device, fp16=fp16, cpu_bf16=cpu_bf16,
-                         receptive_radius=radius(params),
-                         bytes_per_input_pixel=bytes_per_input_pixel, card=card)
+                         receptive_radius=arch.receptive_radius(params),
+                         bytes_per_input_pixel=arch.bytes_per_input_pixel(params), card=card)

@@ -84,7 +84,7 @@ class Degradation:
                 (stage.gaussian_sigma[0] * factor, stage.gaussian_sigma[1] * factor),
                 (stage.poisson_scale[0] * factor, stage.poisson_scale[1] * factor),
                 stage.gray_prob,
-                (int(round(95 - (95 - lo_q) * factor)), hi_q),
+                (round(95 - (95 - lo_q) * factor), hi_q),
             )
 
         def blur(stage: BlurStage) -> BlurStage:

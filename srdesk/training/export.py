@@ -22,24 +22,10 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from srdesk.core import pipeline
-from srdesk.core.evaluate import benchmark_files, evaluate
+from srdesk.engine import pipeline
+from srdesk.engine.evaluation import measure
 from srdesk.models import registry
 from srdesk.models.weights import sha256_of, weights_dir
-
-DATASETS = ("Set5", "Set14", "BSD68")
-
-
-def measure(model: str, benchmarks: Path, scale: int = 4) -> dict[str, dict[str, float]]:
-    upscaler = pipeline.get_upscaler(model, "auto", "exact")
-    results = {}
-    for dataset in DATASETS:
-        folder = benchmarks / dataset
-        if folder.is_dir():
-            r = evaluate(lambda lr, s: pipeline.enhance(lr, upscaler, s).pixels, benchmark_files(folder), scale,
-                         dataset)
-            results[dataset] = {"psnr": round(r.mean_psnr, 3), "ssim": round(r.mean_ssim, 4)}
-    return results
 
 
 def last_log_row(run_dir: Path) -> dict[str, str]:

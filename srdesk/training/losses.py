@@ -41,25 +41,50 @@ def gradient_penalty(
     return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
 
 
+def _bce_discriminator(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(
+        real_scores, torch.ones_like(real_scores)
+    ) + F.binary_cross_entropy_with_logits(fake_scores, torch.zeros_like(fake_scores))
+
+
+def _bce_generator(fake_scores: torch.Tensor) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(fake_scores, torch.ones_like(fake_scores))
+
+
+def _critic(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    return fake_scores.mean() - real_scores.mean()
+
+
+def _critic_generator(fake_scores: torch.Tensor) -> torch.Tensor:
+    return -fake_scores.mean()
+
+
+DiscriminatorLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+GeneratorLoss = Callable[[torch.Tensor], torch.Tensor]
+
+# name -> (discriminator loss on (real, fake) scores, generator loss on fake scores)
+ADVERSARIAL_LOSSES: dict[str, tuple[DiscriminatorLoss, GeneratorLoss]] = {
+    "gan": (_bce_discriminator, _bce_generator),
+    "wgan": (_critic, _critic_generator),
+    "wgan-gp": (_critic, _critic_generator),
+    "patchgan": (_bce_discriminator, _bce_generator),
+}
+ADVERSARIAL = tuple(ADVERSARIAL_LOSSES)
+
+
+def _losses(kind: str) -> tuple[DiscriminatorLoss, GeneratorLoss]:
+    try:
+        return ADVERSARIAL_LOSSES[kind]
+    except KeyError:
+        raise ValueError(f"unknown adversarial loss {kind!r}; use one of {ADVERSARIAL}") from None
+
+
 def discriminator_loss(kind: str, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
-    if kind in ("gan", "patchgan"):
-        return F.binary_cross_entropy_with_logits(
-            real_scores, torch.ones_like(real_scores)
-        ) + F.binary_cross_entropy_with_logits(fake_scores, torch.zeros_like(fake_scores))
-    if kind in ("wgan", "wgan-gp"):
-        return fake_scores.mean() - real_scores.mean()
-    raise ValueError(f"unknown adversarial loss {kind!r}")
+    return _losses(kind)[0](real_scores, fake_scores)
 
 
 def generator_adversarial_loss(kind: str, fake_scores: torch.Tensor) -> torch.Tensor:
-    if kind in ("gan", "patchgan"):
-        return F.binary_cross_entropy_with_logits(fake_scores, torch.ones_like(fake_scores))
-    if kind in ("wgan", "wgan-gp"):
-        return -fake_scores.mean()
-    raise ValueError(f"unknown adversarial loss {kind!r}")
-
-
-ADVERSARIAL = ("gan", "wgan", "wgan-gp", "patchgan")
+    return _losses(kind)[1](fake_scores)
 
 
 def clip_weights(module: nn.Module, limit: float) -> None:

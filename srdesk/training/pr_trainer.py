@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from srdesk.core.resample import matlab_bicubic
+from srdesk.models import registry
 from srdesk.models.pixel_recursive import ConditioningNet, PixelRecursiveSR
 from srdesk.training.data import load_rgb_uint8
 from srdesk.training.trainer import RunConfig, Trainer
@@ -87,8 +88,11 @@ class FaceBatches:
 
 
 def build_model(config: PRConfig) -> PixelRecursiveSR:
-    return PixelRecursiveSR(config.scale, config.cond_channels, config.cond_blocks, config.prior_channels,
-                            config.prior_layers, config.prior_kernel)
+    """The network the card's architecture describes: built by the registry's descriptor, as srdesk loads it."""
+    params = config.architecture()
+    model = registry.architecture(params["arch"]).build(params)
+    assert isinstance(model, PixelRecursiveSR)
+    return model
 
 
 class FacesTrainer(Trainer):

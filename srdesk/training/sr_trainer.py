@@ -12,8 +12,8 @@ from safetensors.torch import load_file
 from torch import nn
 
 from srdesk.core.evaluate import benchmark_files, evaluate, make_pair, score
-from srdesk.models.discriminators import PatchDiscriminator, SRGANDiscriminator
-from srdesk.models.srresnet import SRResNet
+from srdesk.models import registry
+from srdesk.models.discriminators import build_discriminator
 from srdesk.training import losses
 from srdesk.training.data import PhotoCrops, list_images, load_rgb_uint8
 from srdesk.training.degrade import Degradation
@@ -95,8 +95,10 @@ def training_degradation(config: SRConfig) -> Degradation | None:
     return base.milder(config.degradation_strength) if config.degradation_strength != 1.0 else base
 
 
-def build_generator(config: SRConfig) -> SRResNet:
-    return SRResNet(config.scale, config.blocks, config.channels, config.batch_norm, config.image_skip)
+def build_generator(config: SRConfig) -> nn.Module:
+    """The network the card's architecture describes: built by the registry's descriptor, as srdesk loads it."""
+    params = config.architecture()
+    return registry.architecture(params["arch"]).build(params)
 
 
 def run_generator(generator: nn.Module, lr_image: np.ndarray, device: torch.device) -> np.ndarray:
@@ -118,10 +120,7 @@ class SRTrainer(Trainer):
         self.discriminator: nn.Module | None = None
         self.d_opt: torch.optim.Optimizer | None = None
         if config.adversarial:
-            if config.discriminator == "patch":
-                self.discriminator = PatchDiscriminator(base_channels=config.d_channels, norm=config.d_norm)
-            else:
-                self.discriminator = SRGANDiscriminator(base_channels=config.d_channels, norm=config.d_norm)
+            self.discriminator = build_discriminator(config.discriminator, config.d_channels, config.d_norm)
             self.discriminator.to(self.device)
             if config.adversarial == "wgan":
                 # Arjovsky et al.: momentum-based optimisers destabilise the clipped critic.

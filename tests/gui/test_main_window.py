@@ -89,7 +89,7 @@ def test_zoom_and_pan_are_shared_by_both_sides(qtbot, window, test_photo: Path) 
     window.mode_side.setChecked(True)
     view.set_zoom(2.0)
     view.pan_by(30, -10)
-    (left_name, left), (right_name, right) = view.panes()
+    (left_name, left, _), (right_name, right, _) = view.panes()
     assert (left_name, right_name) == ("before", "after")
     # the same pane-relative point shows the same frame (photo) point on both sides
     for rel in (QPointF(10, 10), QPointF(100, 50)):
@@ -117,13 +117,13 @@ def test_toggle_key_flips_before_and_after(qtbot, window, test_photo: Path) -> N
     assert window.view.mode == "after"
 
 
-def test_event_loop_keeps_running_and_cancel_leaves_no_output(qtbot, tiny_model, window, tmp_path: Path) -> None:
+def test_event_loop_keeps_running_and_cancel_leaves_no_result(qtbot, tiny_model, window, tmp_path: Path) -> None:
     big = tmp_path / "big.png"
     Image.fromarray((np.random.default_rng(0).random((256, 256, 3)) * 255).astype(np.uint8)).save(big)
     open_photo(qtbot, window, big)
     pick(window.model_combo, "tiny-x4")
     pick(window.device_combo, "cpu")
-    assert window.enhance_settings()["model"] == "tiny-x4"
+    assert window.enhance_request().model == "tiny-x4"
     window.tile_combo.addItem("32 px", 32)  # many small tiles: a long run to cancel
     pick(window.tile_combo, 32)
     ticks: list[float] = []
@@ -138,8 +138,7 @@ def test_event_loop_keeps_running_and_cancel_leaves_no_output(qtbot, tiny_model,
     gaps = np.diff(ticks)
     assert len(ticks) >= 3 and gaps.max() < 0.5  # the GUI thread was never blocked for long
     assert window.result is None
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.png", "settings.ini"] or \
-        sorted(p.name for p in tmp_path.iterdir()) == ["big.png"]
+    assert not window.save_action.isEnabled() and not window.save_button.isEnabled()  # nothing to save
     assert window.enhance_button.isEnabled()  # usable again
     enhance(qtbot, window)
     assert window.result is not None and window.result.size == (1024, 1024)
@@ -239,3 +238,144 @@ def test_sampling_model_shows_samples_to_pick_from(qtbot, tiny_sampler, window, 
     assert not np.array_equal(from_qimage(window.view.after_image()), first)
     pick(window.model_combo, "bicubic")
     assert window.samples_spin.isHidden()
+
+
+def textured(width: int, height: int, seed: int = 0):
+    """A QImage with detail everywhere, so any shift between the two sides shows."""
+    from srdesk.gui.convert import to_qimage
+
+    rng = np.random.default_rng(seed)
+    small = rng.random((height // 4, width // 4, 3)).astype(np.float32)
+    return to_qimage(np.repeat(np.repeat(small, 4, axis=0), 4, axis=1))
+
+
+def painted(view, skip_columns: list[int]) -> np.ndarray:
+    """The view's painted pixels, without the label row and the divider's columns."""
+    pixels = from_qimage(view.grab().toImage()).astype(int)
+    keep = np.ones(pixels.shape[1], bool)
+    for x in skip_columns:
+        keep[max(0, x - 12) : x + 13] = False
+    return pixels[40:, keep]
+
+
+@pytest.mark.parametrize("zoomed", [False, True])
+def test_slider_with_the_same_picture_on_both_sides_is_one_seamless_picture(qtbot, zoomed: bool) -> None:
+    from srdesk.gui.viewer import CompareView
+
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.resize(600, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    image = textured(320, 240)
+    view.set_images(image, image)
+    if zoomed:
+        view.set_zoom(3.0, QPointF(150, 220))
+        view.pan_by(-37, 21)
+    columns = [int(600 * 0.3), int(600 * 0.7)]
+    view.set_slider(0.3)
+    first = painted(view, columns)
+    view.set_slider(0.7)
+    second = painted(view, columns)
+    view.set_mode("after")
+    single = painted(view, columns)
+    assert first.std() > 20  # there is a picture, not background
+    np.testing.assert_array_equal(first, single)
+    np.testing.assert_array_equal(second, single)
+
+
+def test_side_by_side_fit_fits_each_half(qtbot, window, test_photo: Path) -> None:
+    open_photo(qtbot, window, test_photo)
+    pick(window.model_combo, "nearest")
+    enhance(qtbot, window)
+    view = window.view
+    window.mode_side.setChecked(True)
+    view.fit()
+    width, height = view.frame_size().width(), view.frame_size().height()
+    assert view.zoom == pytest.approx(min(view.width() / 2 / width, view.height() / height))
+    rect = view.frame_rect_in(view.panes()[0][1])
+    assert rect.left() >= -0.5 and rect.right() <= view.width() / 2 + 0.5  # the whole photo in the left half
+
+
+def test_t_key_unchecks_the_compare_radios_and_1_brings_the_slider_back(qtbot, window, test_photo: Path) -> None:
+    open_photo(qtbot, window, test_photo)
+    pick(window.model_combo, "bicubic")
+    enhance(qtbot, window)
+    window.mode_side.setChecked(True)
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_T)
+    assert window.view.mode == "before"
+    assert not window.mode_side.isChecked() and not window.mode_slider.isChecked()
+    window.mode_slider.setChecked(True)
+    assert window.view.mode == "slider" and window.mode_slider.isChecked()
+
+
+def test_opening_another_photo_drops_every_result_of_the_previous_one(qtbot, window, tmp_path: Path,
+                                                                     test_photo: Path) -> None:
+    open_photo(qtbot, window, test_photo)
+    pick(window.model_combo, "nearest")
+    enhance(qtbot, window)
+    assert window.result is not None and window.save_action.isEnabled()
+    other = tmp_path / "other.png"
+    Image.fromarray(np.full((30, 40, 3), 200, np.uint8)).save(other)
+    open_photo(qtbot, window, other)
+    assert window.result is None and window.results == []
+    assert not window.save_action.isEnabled() and not window.save_button.isEnabled()
+    assert not window.samples_list.isVisible()
+    window.save_result()  # Ctrl+S with nothing of this photo: writes nothing
+    qtbot.wait(200)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".png") == ["other.png", "photo.png"]
+    # what is painted is the new photo alone (grey), not the old result
+    centre = window.view.rect().center()
+    colour = window.view.grab().toImage().pixelColor(centre)
+    assert abs(colour.red() - 200) <= 2 and abs(colour.green() - 200) <= 2
+
+
+def test_a_result_that_finishes_after_another_photo_was_opened_is_not_shown(qtbot, tiny_model, window,
+                                                                            tmp_path: Path) -> None:
+    first = tmp_path / "first.png"
+    Image.fromarray((np.random.default_rng(1).random((192, 192, 3)) * 255).astype(np.uint8)).save(first)
+    second = tmp_path / "second.png"
+    Image.fromarray(np.full((20, 20, 3), 90, np.uint8)).save(second)
+    open_photo(qtbot, window, first)
+    pick(window.model_combo, "tiny-x4")
+    pick(window.device_combo, "cpu")
+    generation = window.session.generation
+    window.enhance()
+    open_photo(qtbot, window, second)
+    window.model_pool.waitForDone(30_000)
+    qtbot.wait(100)
+    assert window.result is None and not window.save_action.isEnabled()
+    # and a late result is refused by the session itself
+    from srdesk.core.imageio import from_array
+    from srdesk.core.request import EnhanceRequest
+
+    late = from_array(np.zeros((8, 8, 3), np.float32))
+    assert not window.session.accept(generation, EnhanceRequest(model="nearest"), [late])
+    assert window.session.saveable() is None
+
+
+def test_session_model_is_qt_free_and_keeps_results_with_their_photo(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "import sys, srdesk.gui.session; "
+                           "sys.exit(1 if any(m.startswith('PySide6') for m in sys.modules) else 0)"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    from srdesk.core.imageio import from_array
+    from srdesk.core.request import EnhanceRequest
+    from srdesk.gui.session import Session
+
+    session = Session()
+    seen: list[str] = []
+    session.listeners.append(seen.append)
+    image = from_array(np.zeros((4, 4, 3), np.float32))
+    photo = session.open(tmp_path / "a.png", image)
+    samples = [from_array(np.full((16, 16, 3), v, np.float32)) for v in (0.1, 0.9)]
+    assert session.accept(photo.generation, EnhanceRequest(model="nearest", samples=2), samples)
+    assert session.select(1) and session.saveable() is samples[1]
+    assert not session.select(5)
+    session.open(tmp_path / "b.png", image)
+    assert session.saveable() is None and session.results is None
+    assert seen == ["photo", "results", "selection", "photo"]

@@ -10,8 +10,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from srdesk.core import pipeline
 from srdesk.core.errors import InvalidParameter, ModelCorrupt, ModelMissing, UnknownModel
+from srdesk.engine import pipeline
 from srdesk.models import registry
 from srdesk.models.base import TorchUpscaler
 from srdesk.models.srresnet import SRResNet
@@ -51,7 +51,7 @@ def test_unknown_model() -> None:
 
 def test_load_checked_weights(weights_folder: Path) -> None:
     upscaler = registry.load("mini-x4", "cpu")
-    assert upscaler.learned and upscaler.scale == 4
+    assert upscaler.kind == "learned" and upscaler.scale == 4
     assert registry.get("mini-x4").quality() == "Set5 30.12 dB"
     out = pipeline.enhance(np.full((5, 6, 3), 0.5, np.float32), "mini-x4", 4, device="cpu")
     assert out.pixels.shape == (20, 24, 3)

@@ -18,8 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from srdesk.core import batch, imageio, pipeline
+from srdesk.core import imageio
 from srdesk.core.tiling import plan_tiles
+from srdesk.engine import batch, pipeline
 from tests.reliability.corpus import make_corpus
 
 
@@ -59,7 +60,7 @@ def test_batch_survives_every_hostile_input(corpus: tuple[Path, dict[str, str]],
             timings.append(now - last[0])
         last[0] = now
 
-    report = batch.run_batch([folder / name for name in expect], batch.BatchOptions(out_dir=out, model="bicubic",
+    report = batch.run_batch([folder / name for name in expect], batch.BatchOptions.of(out_dir=out, model="bicubic",
                                                                                      scale=2), on_update=on_update)
     assert time.monotonic() - started < 300 and max(timings) < 30  # no hang on any file
     assert fingerprint(folder) == before  # every original byte-for-byte unchanged
@@ -98,7 +99,7 @@ def test_vanishing_file(tmp_path: Path) -> None:
     Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(src)
     sources = batch.collect_inputs([tmp_path])
     src.unlink()
-    report = batch.run_batch(sources, batch.BatchOptions(out_dir=tmp_path / "out", model="bicubic"))
+    report = batch.run_batch(sources, batch.BatchOptions.of(out_dir=tmp_path / "out", model="bicubic"))
     assert report.items[0].status == "failed" and "not found" in report.items[0].message
 
 
@@ -120,7 +121,7 @@ def test_unwritable_output_folder(three_photos: list[Path], tmp_path: Path, monk
         raise PermissionError(errno.EACCES, "Permission denied")
 
     monkeypatch.setattr(imageio.tempfile, "mkstemp", refuse)  # what a read-only folder does (even to root)
-    report = batch.run_batch(three_photos, batch.BatchOptions(out_dir=out, model="bicubic"))
+    report = batch.run_batch(three_photos, batch.BatchOptions.of(out_dir=out, model="bicubic"))
     assert [i.status for i in report.items] == ["failed"] * 3
     assert all("cannot write" in i.message and "Permission denied" in i.message for i in report.items)
     assert list(out.iterdir()) == []
@@ -133,7 +134,7 @@ def test_disk_full(three_photos: list[Path], tmp_path: Path, monkeypatch: pytest
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(imageio.os, "fsync", full)
-    report = batch.run_batch(three_photos, batch.BatchOptions(out_dir=out, model="bicubic"))
+    report = batch.run_batch(three_photos, batch.BatchOptions.of(out_dir=out, model="bicubic"))
     assert [i.status for i in report.items] == ["failed"] * 3
     assert all("disk is full" in i.message for i in report.items)
     assert list(out.iterdir()) == []
@@ -142,7 +143,7 @@ def test_disk_full(three_photos: list[Path], tmp_path: Path, monkeypatch: pytest
 def test_collisions_and_output_equal_to_input(three_photos: list[Path]) -> None:
     folder = three_photos[0].parent
     before = fingerprint(folder)
-    options = batch.BatchOptions(out_dir=folder, model="nearest", scale=2, pattern="{stem}.{ext}")
+    options = batch.BatchOptions.of(out_dir=folder, model="nearest", scale=2, pattern="{stem}.{ext}")
     first = batch.run_batch(three_photos, options)
     assert [i.output.name for i in first.items if i.output] == ["p0-2.png", "p1-2.png", "p2-2.png"]
     again = batch.run_batch(three_photos, options)
@@ -170,7 +171,7 @@ def test_cancel_at_random_moments_leaves_a_consistent_batch(tiny_model_entry, ca
         if ticks[0] >= cancel_after:
             cancel.set()
 
-    options = batch.BatchOptions(out_dir=out, model="tiny-mod-x4", scale=4, tile=16, device="cpu")
+    options = batch.BatchOptions.of(out_dir=out, model="tiny-mod-x4", scale=4, tile=16, device="cpu")
     report = batch.run_batch(sources, options, progress=progress, cancel=cancel)
     files = sorted(p.name for p in out.iterdir())
     assert not [f for f in files if f.endswith(".part")]
@@ -179,7 +180,7 @@ def test_cancel_at_random_moments_leaves_a_consistent_batch(tiny_model_entry, ca
     assert all(i.status in ("done", "waiting") for i in report.items)
     statuses = [i.status for i in report.items]
     assert statuses == sorted(statuses, key=lambda s: s != "done")  # done ones first, then the rest untouched
-    rerun = batch.run_batch(sources, batch.BatchOptions(out_dir=out, model="tiny-mod-x4", scale=4, tile=16,
+    rerun = batch.run_batch(sources, batch.BatchOptions.of(out_dir=out, model="tiny-mod-x4", scale=4, tile=16,
                                                         device="cpu"))
     assert rerun.count("done") == 4  # the next run works
 
@@ -224,7 +225,7 @@ def test_killed_process_leaves_only_temporaries_that_the_next_run_removes(tmp_pa
     assert all(n.endswith(".part") or n == "big_x4_fft.png" for n in leftovers)
     if "big_x4_fft.png" in leftovers:  # finished before the kill: then it must be complete
         assert Image.open(out / "big_x4_fft.png").size == (3600, 2800)
-    batch.run_batch([src / "big.png"], batch.BatchOptions(out_dir=out, model="nearest", scale=2))
+    batch.run_batch([src / "big.png"], batch.BatchOptions.of(out_dir=out, model="nearest", scale=2))
     assert not [p for p in out.iterdir() if p.name.endswith(".part")]
 
 
@@ -270,34 +271,34 @@ def test_property_tiled_equals_untiled(tiny_model_entry, h: int, w: int, scale: 
 def test_no_output_file_when_loading_fails(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"\xff\xd8\xff" + os.urandom(100))
-    report = batch.run_batch([bad], batch.BatchOptions(out_dir=tmp_path / "o", model="bicubic"))
+    report = batch.run_batch([bad], batch.BatchOptions.of(out_dir=tmp_path / "o", model="bicubic"))
     assert report.items[0].status == "failed"
     assert list((tmp_path / "o").iterdir()) == []
 
 
-def test_out_of_memory_at_the_smallest_tile_moves_to_the_cpu(tiny_model, photo: np.ndarray,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_out_of_memory_at_the_smallest_tile_finishes_on_a_cpu_copy(tiny_model, photo: np.ndarray,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run finishes on a CPU copy; the cached model stays on its device for the next photo."""
     import torch
 
     upscaler = pipeline.get_upscaler("tiny-x4", "cpu")
     reference = pipeline.enhance(photo, upscaler, 4, tile=64, overlap=12).pixels
-    real_run = upscaler.run
     upscaler.device = torch.device("meta")  # pretend to be a GPU that is always full
-    moved: list[str] = []
-    real_move = upscaler.move_to
+    copies: list[str] = []
+    real_copy = upscaler.cpu_copy
 
     def always_full(batch_tensor: torch.Tensor) -> torch.Tensor:
-        if upscaler.device.type != "cpu":
-            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
-        return real_run(batch_tensor)
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
 
-    def record_move(device: torch.device) -> None:
-        moved.append(device.type)
-        real_move(device)
+    def record_copy() -> object:
+        copies.append("cpu")
+        return real_copy()
 
     monkeypatch.setattr(upscaler, "run", always_full)
-    monkeypatch.setattr(upscaler, "move_to", record_move)
+    monkeypatch.setattr(upscaler, "cpu_copy", record_copy)
     result = pipeline.enhance(photo, upscaler, 4, tile=64, overlap=12)
-    assert moved == ["cpu"]
+    assert copies == ["cpu"]
+    assert upscaler.device.type == "meta"  # the cached model was not moved
+    assert pipeline.get_upscaler("tiny-x4", "cpu") is upscaler
     assert any("CPU" in note for note in result.meta.notes)
     assert np.abs(result.pixels - reference).max() < 1 / 255

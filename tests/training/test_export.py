@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from srdesk.core import pipeline
+from srdesk.engine import pipeline
 from srdesk.models import registry
 from srdesk.models.srresnet import SRResNet
 from srdesk.models.weights import sha256_of

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from srdesk import cli
-from srdesk.core import batch
+from srdesk.engine import batch
 from tests.conftest import REPO, shared_data
 
 
@@ -37,7 +37,7 @@ def test_collect_inputs(folder: Path) -> None:
 
 def test_batch_goes_on_past_a_bad_file(folder: Path, tmp_path: Path) -> None:
     before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-    options = batch.BatchOptions(out_dir=tmp_path / "out", model="bicubic", scale=2)
+    options = batch.BatchOptions.of(out_dir=tmp_path / "out", model="bicubic", scale=2)
     report = batch.run_batch(batch.collect_inputs([folder], recursive=True), options)
     status = {i.source.name: i.status for i in report.items}
     assert status == {"a.png": "done", "b.jpg": "done", "broken.png": "failed", "c.webp": "done"}
@@ -51,7 +51,7 @@ def test_batch_goes_on_past_a_bad_file(folder: Path, tmp_path: Path) -> None:
 
 
 def test_second_run_does_not_overwrite(folder: Path, tmp_path: Path) -> None:
-    options = batch.BatchOptions(out_dir=tmp_path / "out", model="nearest", scale=2, fmt="png")
+    options = batch.BatchOptions.of(out_dir=tmp_path / "out", model="nearest", scale=2, fmt="png")
     batch.run_batch([folder / "a.png"], options)
     first = (tmp_path / "out" / "a_x2_nearest.png").read_bytes()
     report = batch.run_batch([folder / "a.png"], options)
@@ -60,14 +60,14 @@ def test_second_run_does_not_overwrite(folder: Path, tmp_path: Path) -> None:
 
 
 def test_output_into_the_input_folder_keeps_originals(folder: Path) -> None:
-    options = batch.BatchOptions(out_dir=folder, model="nearest", scale=2, pattern="{stem}.{ext}")
+    options = batch.BatchOptions.of(out_dir=folder, model="nearest", scale=2, pattern="{stem}.{ext}")
     report = batch.run_batch([folder / "a.png"], options)
     assert report.items[0].output == folder / "a-2.png"
 
 
 def test_bad_pattern(folder: Path, tmp_path: Path) -> None:
     with pytest.raises(Exception, match="pattern"):
-        batch.output_path(folder / "a.png", batch.BatchOptions(out_dir=tmp_path, pattern="{nope}.png"))
+        batch.output_path(folder / "a.png", batch.BatchOptions.of(out_dir=tmp_path, pattern="{nope}.png"))
 
 
 def test_cli_enhance_exit_codes(folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,10 +7,11 @@ import threading
 import numpy as np
 import pytest
 
-from srdesk.core import pipeline, resample
+from srdesk.core import resample
 from srdesk.core.errors import Cancelled, InvalidParameter
 from srdesk.core.imageio import from_array
 from srdesk.core.tiling import plan_tiles
+from srdesk.engine import pipeline
 
 
 def test_tiles_cover_the_image_exactly_once() -> None:

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from srdesk import cli
-from srdesk.core import pipeline
 from srdesk.core.errors import Cancelled
+from srdesk.engine import pipeline
 
 
 def test_samples_differ_and_seed_repeats(tiny_sampler, photo: np.ndarray) -> None:

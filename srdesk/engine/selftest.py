@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from srdesk.core import imageio, pipeline
+from srdesk.core import imageio
 from srdesk.core.evaluate import make_pair, score
+from srdesk.engine import pipeline
 
 SCALE = 4
 
@@ -85,7 +86,7 @@ def run(sample: Path, out: Callable[[str], None] = print) -> int:
 
 
 def main() -> int:
-    from srdesk.gui.resources import sample_photo
+    from srdesk.core.resources import sample_photo
 
     return run(sample_photo())
 

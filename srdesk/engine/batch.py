@@ -1,10 +1,11 @@
 """Files and folders in, enlarged photos out: one file at a time, never stopping on a bad one.
 
 Each file goes through exactly the single-photo path (imageio.load ->
-pipeline.enhance -> imageio.save). Output names follow a pattern, never
-replace an original, and by default never replace an existing file (the
-writer picks ``-2``, ``-3``...). A failure is recorded with its reason and the
-batch moves on; a cancel stops between tiles and writes nothing partial.
+engine.run -> imageio.save). Output names follow a pattern and never replace
+an original; when the output exists already, ``existing`` says what to do:
+``rename`` (default: the writer picks ``-2``, ``-3``...), ``skip`` or
+``overwrite``. A failure is recorded with its reason and the batch moves on;
+a cancel stops between tiles and writes nothing partial.
 """
 
 from __future__ import annotations
@@ -13,34 +14,47 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
-from srdesk.core import imageio, pipeline
+from srdesk.core import imageio
 from srdesk.core.errors import Cancelled, InvalidParameter, SrdeskError
+from srdesk.core.request import CancelToken, EnhanceRequest, ProgressFn
+from srdesk.engine import pipeline
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PATTERN = "{stem}_x{scale}_{model}.{ext}"
 
 
+EXISTING_CHOICES = ("rename", "skip", "overwrite")
+
+
 @dataclass
 class BatchOptions:
+    """What to compute (one :class:`EnhanceRequest` for every file) and how to write it."""
+
     out_dir: Path
-    model: str = "bicubic"
-    scale: float = 4
+    request: EnhanceRequest = field(default_factory=EnhanceRequest)
     fmt: str | None = None  # None: keep the input's format where srdesk can write it, else PNG
     quality: int = 95
     pattern: str = DEFAULT_PATTERN
-    tile: int | None = None
-    overlap: int | None = None
-    device: str = "auto"
-    precision: str = "auto"  # "exact": float32 even where bf16/fp16 would be used
-    overwrite: bool = False
+    existing: str = "rename"  # an output of that name exists: rename | skip | overwrite
     max_pixels: int | None = imageio.DEFAULT_MAX_PIXELS
-    samples: int = 1  # sampling models (Pixel Recursive): how many different results per photo
-    temperature: float = 0.8
-    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.existing not in EXISTING_CHOICES:
+            raise InvalidParameter(f"unknown choice for existing outputs {self.existing!r}; "
+                                   f"use one of {', '.join(EXISTING_CHOICES)}")
+
+    @classmethod
+    def of(cls, out_dir: Path, **values: Any) -> BatchOptions:
+        """Options from flat keywords: request fields (model, scale, tile...) and output fields together."""
+        request_names = {f.name for f in fields(EnhanceRequest)}
+        request = EnhanceRequest(**{k: v for k, v in values.items() if k in request_names})
+        return cls(out_dir=Path(out_dir), request=request, **{k: v for k, v in values.items()
+                                                               if k not in request_names})
 
 
 @dataclass
@@ -96,8 +110,8 @@ def output_path(source: Path, options: BatchOptions, source_format: str | None =
         suffix = source.suffix.lower().lstrip(".")
         ext = imageio.FORMATS[suffix][1] if suffix in imageio.FORMATS else "png"
     try:
-        name = options.pattern.format(stem=source.stem, scale=format_scale(options.scale), model=options.model,
-                                      ext=ext)
+        name = options.pattern.format(stem=source.stem, scale=format_scale(options.request.scale),
+                                      model=options.request.model, ext=ext)
     except (KeyError, IndexError, ValueError) as exc:
         raise InvalidParameter(f"bad naming pattern {options.pattern!r}: use {{stem}} {{scale}} {{model}} {{ext}}") \
             from exc
@@ -106,33 +120,32 @@ def output_path(source: Path, options: BatchOptions, source_format: str | None =
     return options.out_dir / name
 
 
+class Skipped(Exception):
+    """The output exists and the options say to skip such files."""
+
+
 def process_file(
     source: Path,
     options: BatchOptions,
-    progress: pipeline.ProgressFn | None = None,
-    cancel: pipeline.CancelToken | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
 ) -> tuple[list[Path], list[str]]:
     """Enlarge one file; returns (written paths, notes for the user).
 
     Sampling models write one file per sample, ``_s1``, ``_s2``... before the extension.
     All results are computed before anything is written, so a cancel leaves no file.
     """
-    image = imageio.load(source, max_pixels=options.max_pixels)
-    upscaler = pipeline.get_upscaler(options.model, options.device, options.precision)
-    if isinstance(upscaler, pipeline.SamplingUpscaler):
-        results = pipeline.enhance_samples(image, upscaler, options.scale, samples=options.samples,
-                                           temperature=options.temperature, seed=options.seed,
-                                           progress=progress, cancel=cancel)
-    else:
-        results = [pipeline.enhance(image, upscaler, options.scale, tile=options.tile, overlap=options.overlap,
-                                    progress=progress, cancel=cancel)]
     target = output_path(source, options)
+    if options.existing == "skip" and target.exists():
+        raise Skipped(f"{target.name} exists already")
+    image = imageio.load(source, max_pixels=options.max_pixels)
+    results = pipeline.run(options.request, image, progress, cancel)
     fmt = options.fmt or target.suffix.lstrip(".")
     written = []
     for k, result in enumerate(results):
         name = target if len(results) == 1 else target.with_name(f"{target.stem}_s{k + 1}{target.suffix}")
-        written.append(imageio.save(result, name, fmt=fmt, quality=options.quality, overwrite=options.overwrite,
-                                    protect=source))
+        written.append(imageio.save(result, name, fmt=fmt, quality=options.quality,
+                                    overwrite=options.existing == "overwrite", protect=source))
     return written, results[0].meta.notes
 
 
@@ -141,8 +154,8 @@ def run_batch(
     options: BatchOptions,
     on_update: Callable[[BatchItem], None] | None = None,
     progress: Callable[[BatchItem, int, int], None] | None = None,
-    cancel: pipeline.CancelToken | None = None,
-    pause: pipeline.CancelToken | None = None,
+    cancel: CancelToken | None = None,
+    pause: CancelToken | None = None,
 ) -> BatchReport:
     """Process every source in turn; ``pause`` (while set) holds the queue between files."""
     options.out_dir = Path(options.out_dir)
@@ -173,6 +186,9 @@ def run_batch(
             item.output = item.outputs[0]
             item.status = "done"
             item.message = "; ".join(notes)
+        except Skipped as exc:
+            item.status = "skipped"
+            item.message = str(exc)
         except Cancelled:
             item.status = "waiting"
             item.message = "cancelled"

@@ -1,0 +1,111 @@
+"""One Enhance: request + image -> (tiles -> model or classical method -> merged) -> images.
+
+The GUI worker, the CLI and batch all call :func:`run`; nothing else enlarges
+images. The upscaler decides how it enlarges (see :mod:`srdesk.models.base`);
+this module adds what every method shares: the output size, threads, alpha
+enlarged on its own, metadata carried over, cancellation.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+
+import numpy as np
+
+from srdesk.core import resample
+from srdesk.core.devices import apply_threads
+from srdesk.core.imageio import LoadedImage, from_array
+from srdesk.core.request import CancelToken, EnhanceRequest, ProgressFn, check_cancel
+from srdesk.engine.cache import MODELS
+from srdesk.models.base import ClassicalUpscaler, SamplingUpscaler, TorchUpscaler, Upscaler
+from srdesk.models.sampling import estimate_seconds as estimate_sampling_seconds
+from srdesk.models.tiled import CPU_TILE_BUDGET_BYTES, MAX_TILE, MIN_TILE, auto_tile_size, model_passes
+
+__all__ = [
+    "CPU_TILE_BUDGET_BYTES", "MAX_TILE", "MIN_TILE", "CancelToken", "ClassicalUpscaler", "EnhanceRequest",
+    "ProgressFn", "SamplingUpscaler", "TorchUpscaler", "Upscaler", "auto_tile_size", "clear_model_cache",
+    "enhance", "enhance_samples", "estimate_sampling_seconds", "get_upscaler", "model_passes", "run",
+]
+
+log = logging.getLogger(__name__)
+
+
+def get_upscaler(name: str, device: str = "auto", precision: str = "auto") -> Upscaler:
+    """Registry load, cached: the GUI and batch reuse a model across photos."""
+    return MODELS.get(name, device, precision)
+
+
+def clear_model_cache() -> None:
+    MODELS.clear()
+
+
+def _enlarge_alpha(alpha: np.ndarray | None, size: tuple[int, int], method: str) -> np.ndarray | None:
+    """The alpha channel, enlarged on its own and kept within [0, 1]."""
+    if alpha is None:
+        return None
+    return np.clip(resample.resize(alpha[:, :, None], size, method)[:, :, 0], 0.0, 1.0)
+
+
+def run(
+    request: EnhanceRequest,
+    image: LoadedImage | np.ndarray,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+    upscaler: Upscaler | None = None,
+) -> list[LoadedImage]:
+    """Enlarge ``image`` as ``request`` says: one result, or ``request.samples`` for a sampling model.
+
+    ``upscaler`` overrides the registry lookup of ``request.model`` (tests,
+    evaluation of a ready model). Raises :class:`~srdesk.core.errors.Cancelled`
+    when ``cancel`` is set between tiles. Results carry the original's metadata.
+    """
+    source = image if isinstance(image, LoadedImage) else from_array(image)
+    upscaler = upscaler or get_upscaler(request.model, request.device, request.precision)
+    if upscaler.kind != "classical":
+        apply_threads(request.threads)
+    height, width = source.pixels.shape[:2]
+    size = resample.output_size((height, width), request.scale)
+    check_cancel(cancel)
+    notes: list[str] = []
+    results = upscaler.enlarge(source.pixels, size, request, progress, cancel, notes)
+    check_cancel(cancel)
+    alpha = _enlarge_alpha(source.alpha, size, upscaler.alpha_method)
+    out = []
+    for pixels in results:
+        meta = copy.deepcopy(source.meta)
+        meta.notes.extend(notes)
+        out.append(LoadedImage(pixels=np.clip(pixels, 0.0, 1.0, out=pixels),
+                               alpha=None if alpha is None else alpha.copy(), meta=meta))
+    return out
+
+
+def enhance(
+    image: LoadedImage | np.ndarray,
+    method: str | Upscaler,
+    scale: float = 4,
+    *,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+    **options: object,
+) -> LoadedImage:
+    """The first result of :func:`run` for ``method`` (a registry name or a ready upscaler) at ``scale``;
+    ``options`` are further :class:`EnhanceRequest` fields (tile, overlap, device, precision...)."""
+    name = method if isinstance(method, str) else method.name
+    request = EnhanceRequest(model=name, scale=scale, **options)  # type: ignore[arg-type]
+    return run(request, image, progress, cancel, upscaler=None if isinstance(method, str) else method)[0]
+
+
+def enhance_samples(
+    image: LoadedImage | np.ndarray,
+    method: str | Upscaler,
+    scale: float = 4,
+    *,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+    **options: object,
+) -> list[LoadedImage]:
+    """All results of :func:`run` (``samples`` of them for a sampling model)."""
+    name = method if isinstance(method, str) else method.name
+    request = EnhanceRequest(model=name, scale=scale, **options)  # type: ignore[arg-type]
+    return run(request, image, progress, cancel, upscaler=None if isinstance(method, str) else method)
