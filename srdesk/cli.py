@@ -32,6 +32,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
 def _scale(text: str) -> float:
     value = float(text)
     if not 1 <= value <= 16:
@@ -68,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
                               "(originals are never overwritten)")
     enhance.add_argument("--overwrite", action="store_const", const="overwrite", dest="existing",
                          help="same as --existing overwrite")
+    enhance.add_argument("--strength", type=_fraction, default=None,
+                         help="detail strength 0..1 for models that have one (0: most faithful, 1: most detail; "
+                              "default: the model's own)")
     enhance.add_argument("--threads", type=int, default=0,
                          help="CPU threads for learned models (default: the physical cores)")
     enhance.add_argument("--samples", type=_positive_int, default=1,
@@ -87,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     evaluate.add_argument("--precision", choices=PRECISIONS, default="exact",
                           help="exact (default): float32, the numbers model cards record; auto: as enhance")
+    evaluate.add_argument("--strength", type=_fraction, default=None, help="detail strength, as for enhance")
+    evaluate.add_argument("--threads", type=int, default=0,
+                          help="CPU threads for learned models (default: the physical cores)")
     evaluate.add_argument("--degradation", choices=DEGRADATIONS, default="clean",
                           help="clean: the literature's bicubic reduction; real: blur, reduction, sensor noise and "
                                "JPEG 60-85 with fixed seeds (how photos really come)")
@@ -112,6 +125,7 @@ def cmd_enhance(args: argparse.Namespace) -> int:
         pattern=args.pattern, tile=args.tile, overlap=args.overlap, device=args.device,
         precision=args.precision, existing=args.existing, max_pixels=int(args.max_pixels * 1e6),
         samples=args.samples, temperature=args.temperature, seed=args.seed, threads=args.threads,
+        strength=args.strength,
     )
     if registry.get(model).sampler:
         warn_sampling_time(model, args.device, sources, args.samples, args.threads)
@@ -188,7 +202,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not args.dataset.is_dir():
         print(f"srdesk-cli: dataset folder {args.dataset} not found", file=sys.stderr)
         return EXIT_USAGE
-    result = evaluate_model(args.model, args.dataset, args.scale, args.degradation, args.device, args.precision)
+    result = evaluate_model(args.model, args.dataset, args.scale, args.degradation, args.device, args.precision,
+                            strength=args.strength, threads=args.threads)
     if args.json:
         print(json.dumps({"model": args.model, **result.to_dict()}))
     else:

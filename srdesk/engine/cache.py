@@ -29,23 +29,24 @@ def model_bytes(upscaler: Any) -> int:
 class ModelCache:
     def __init__(self, budget_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
         self.budget_bytes = budget_bytes
-        self._items: OrderedDict[tuple[str, str, str], Upscaler] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str, str, float | None], Upscaler] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, name: str, device: str = "auto", precision: str = "auto") -> Upscaler:
-        key = (name, device, precision)
+    def get(self, name: str, device: str = "auto", precision: str = "auto", strength: float | None = None
+            ) -> Upscaler:
+        key = (name, device, precision, strength)
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        upscaler = registry.load(name, device, precision)  # slow: outside the lock
+        upscaler = registry.load(name, device, precision, strength)  # slow: outside the lock
         with self._lock:
             self._items[key] = upscaler
             self._items.move_to_end(key)
             self._evict(keep=key)
             return self._items[key]
 
-    def _evict(self, keep: tuple[str, str, str]) -> None:
+    def _evict(self, keep: tuple[str, str, str, float | None]) -> None:
         while self.total_bytes() > self.budget_bytes and len(self._items) > 1:
             oldest = next(k for k in self._items if k != keep)
             del self._items[oldest]
@@ -53,7 +54,7 @@ class ModelCache:
     def total_bytes(self) -> int:
         return sum(model_bytes(u) for u in self._items.values())
 
-    def keys(self) -> list[tuple[str, str, str]]:
+    def keys(self) -> list[tuple[str, str, str, float | None]]:
         with self._lock:
             return list(self._items)
 

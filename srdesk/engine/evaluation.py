@@ -14,10 +14,11 @@ DATASETS = ("Set5", "Set14", "BSD68")
 
 
 def evaluate_model(model: str, folder: Path, scale: int = 4, degradation: str = "clean", device: str = "auto",
-                   precision: str = "exact", strength: float | None = None) -> EvalResult:
+                   precision: str = "exact", strength: float | None = None, threads: int = 0) -> EvalResult:
     """Y-PSNR/SSIM/detail ratio of ``model`` on one benchmark folder, through the engine's single path."""
-    request = EnhanceRequest(model=model, scale=scale, device=device, precision=precision, strength=strength)
-    upscaler = pipeline.get_upscaler(model, device, precision)
+    request = EnhanceRequest(model=model, scale=scale, device=device, precision=precision, strength=strength,
+                             threads=threads)
+    upscaler = pipeline.get_upscaler(model, device, precision, strength)
 
     def upscale(lr: np.ndarray, s: int) -> np.ndarray:
         return pipeline.run(request.with_(scale=s), lr, upscaler=upscaler)[0].pixels

@@ -31,9 +31,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def get_upscaler(name: str, device: str = "auto", precision: str = "auto") -> Upscaler:
+def get_upscaler(name: str, device: str = "auto", precision: str = "auto", strength: float | None = None
+                 ) -> Upscaler:
     """Registry load, cached: the GUI and batch reuse a model across photos."""
-    return MODELS.get(name, device, precision)
+    return MODELS.get(name, device, precision, strength)
 
 
 def clear_model_cache() -> None:
@@ -61,7 +62,7 @@ def run(
     when ``cancel`` is set between tiles. Results carry the original's metadata.
     """
     source = image if isinstance(image, LoadedImage) else from_array(image)
-    upscaler = upscaler or get_upscaler(request.model, request.device, request.precision)
+    upscaler = upscaler or get_upscaler(request.model, request.device, request.precision, request.strength)
     if upscaler.kind != "classical":
         apply_threads(request.threads)
     height, width = source.pixels.shape[:2]

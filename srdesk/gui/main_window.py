@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QRadioButton,
+    QSlider,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
@@ -140,24 +141,35 @@ class MainWindow(QMainWindow):
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
 
         self.model_combo = QComboBox()
-        for entry in registry.entries():
+        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_combo.setMinimumContentsLength(18)
+        group = None
+        order = {"Photo": 0, "Clean images": 1, "Tiny faces": 2, "Classical": 3}
+        for entry in sorted(registry.entries(), key=lambda e: order.get(e.group, 2)):
+            if group is not None and entry.group != group:
+                self.model_combo.insertSeparator(self.model_combo.count())
+            group = entry.group
             installed = entry.installed()
-            label = entry.name + ("" if installed else " (not installed)")
+            label = entry.display_name + ("" if installed else " (not installed)")
             self.model_combo.addItem(label, entry.name)
             index = self.model_combo.count() - 1
-            tip = entry.description + (f"\nMeasured: {entry.quality()}" if entry.quality() else "")
+            tip = f"{entry.name}: {entry.description}" + (f"\nMeasured: {entry.quality()}" if entry.quality() else "")
             self.model_combo.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
             if not installed:
                 self.model_combo.model().item(index).setEnabled(False)  # type: ignore[attr-defined]
         self.model_combo.currentIndexChanged.connect(self._on_model_changed)
-        self.model_info = QLabel()
-        self.model_info.setWordWrap(True)
-        self.model_info.setObjectName("modelInfo")
 
-        self.scale_spin = QSpinBox()
-        self.scale_spin.setRange(2, 8)
-        self.scale_spin.setValue(4)
+        self.scale_spin = QDoubleSpinBox()
+        self.scale_spin.setRange(1.0, 8.0)
+        self.scale_spin.setSingleStep(0.5)
+        self.scale_spin.setDecimals(2)
+        self.scale_spin.setValue(4.0)
         self.scale_spin.setSuffix("\u00d7")
+        self.strength_slider = QSlider(Qt.Orientation.Horizontal)
+        self.strength_slider.setRange(0, 100)
+        self.strength_slider.setValue(100)
+        self.strength_slider.setToolTip("Detail strength: left keeps the most faithful result, right adds the most "
+                                        "texture (may invent detail)")
         self.device_combo = QComboBox()
         self.device_combo.addItem("Automatic", "auto")
         self.device_combo.addItem("CPU", "cpu")
@@ -187,7 +199,7 @@ class MainWindow(QMainWindow):
         self.temperature_spin.setToolTip("0: the most likely value of every pixel; 1: the model's full variety")
 
         form.addRow("Method", self.model_combo)
-        form.addRow(self.model_info)
+        form.addRow("Detail", self.strength_slider)
         form.addRow("Samples", self.samples_spin)
         form.addRow("Temperature", self.temperature_spin)
         self.sampler_rows = [self.samples_spin, self.temperature_spin]
@@ -316,7 +328,8 @@ class MainWindow(QMainWindow):
             self.model_combo.setCurrentIndex(index)
         else:
             self.model_combo.setCurrentIndex(max(0, self.model_combo.findData(registry.default_model())))
-        self.scale_spin.setValue(int(s.value("enhance/scale", 4)))
+        self.scale_spin.setValue(float(s.value("enhance/scale", 4.0)))
+        self.strength_slider.setValue(int(s.value("enhance/strength", 100)))
         for combo, key in ((self.device_combo, "enhance/device"), (self.format_combo, "output/format"),
                            (self.tile_combo, "enhance/tile"), (self.before_combo, "view/before")):
             stored = s.value(key)
@@ -334,6 +347,7 @@ class MainWindow(QMainWindow):
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("enhance/model", self.model_combo.currentData())
         s.setValue("enhance/scale", self.scale_spin.value())
+        s.setValue("enhance/strength", self.strength_slider.value())
         s.setValue("enhance/device", self.device_combo.currentData())
         s.setValue("enhance/tile", self.tile_combo.currentData())
         s.setValue("output/format", self.format_combo.currentData())
@@ -365,9 +379,11 @@ class MainWindow(QMainWindow):
     # ----------------------------------------------------------------- settings for jobs
     def enhance_request(self) -> EnhanceRequest:
         """The request the controls describe (the one thing Enhance and batch hand to the engine)."""
+        entry = registry.get(self.model_combo.currentData())
         return EnhanceRequest(
-            model=self.model_combo.currentData(),
+            model=entry.name,
             scale=float(self.scale_spin.value()),
+            strength=self.strength_slider.value() / 100 if entry.has_strength else None,
             device=self.device_combo.currentData(),
             tile=int(self.tile_combo.currentData()) or None,
             samples=self.samples_spin.value(),
@@ -679,14 +695,16 @@ class MainWindow(QMainWindow):
             return
         entry = registry.get(name)
         quality = entry.quality()
-        self.model_info.setText(entry.description + (f"\n{quality}" if quality else ""))
+        measured = f"\nMeasured: {quality}" if quality else ""
+        self.model_combo.setToolTip(f"{entry.name}: {entry.description}{measured}")
         if entry.learned and entry.scale:
             self.scale_spin.setToolTip(f"{entry.name} works at \u00d7{entry.scale}; other scales are derived")
-        for widget in self.sampler_rows:
-            widget.setVisible(entry.sampler)
+        rows = [(w, entry.sampler) for w in self.sampler_rows] + [(self.strength_slider, entry.has_strength)]
+        for widget, shown in rows:
+            widget.setVisible(shown)
             label = self._form.labelForField(widget)
             if label is not None:
-                label.setVisible(entry.sampler)
+                label.setVisible(shown)
 
     def _update_quality_enabled(self) -> None:
         self.quality_spin.setEnabled(self.format_combo.currentData() in ("", "jpg", "webp"))
@@ -736,7 +754,11 @@ class MainWindow(QMainWindow):
                 self.device_combo.addItem(label, name)
                 index = self.device_combo.count() - 1
             self.device_combo.setItemData(index, description, Qt.ItemDataRole.ToolTipRole)
-        self.device_combo.setItemText(0, f"Automatic ({devices[0][1]})" if devices else "Automatic")
+        names = {"cuda": "GPU", "mps": "Apple GPU", "cpu": "CPU"}
+        self.device_combo.setItemText(0, f"Automatic ({names.get(devices[0][0], devices[0][0])})" if devices
+                                      else "Automatic")
+        if devices:
+            self.device_combo.setItemData(0, devices[0][1], Qt.ItemDataRole.ToolTipRole)
         if stored is not None and self.device_combo.findData(stored) >= 0:
             self.device_combo.setCurrentIndex(self.device_combo.findData(stored))
 

@@ -105,6 +105,23 @@ class ModelEntry:
     weights: str | None = None  # learned: card/weights name in weights/
     build: Callable[[], nn.Module] | None = None  # learned without weights (tests only)
     receptive_radius: int = 16
+    # detail strength: the faithful (PSNR-trained) weights of the same network; strength s runs
+    # s x these weights + (1 - s) x the faithful ones (network interpolation, Wang et al. 2018)
+    faithful: str | None = None
+    label: str = ""  # what the method list shows, in plain words ("Photo - sharp and natural")
+
+    @property
+    def has_strength(self) -> bool:
+        return self.faithful is not None
+
+    @property
+    def group(self) -> str:
+        """Where the method list puts it: "Photo", "Tiny faces", "Classical" (the label's first word(s))."""
+        return (self.label or self.kind).split(" \u2013 ")[0]
+
+    @property
+    def display_name(self) -> str:
+        return self.label or self.name
 
     @property
     def learned(self) -> bool:
@@ -140,19 +157,23 @@ class ModelEntry:
         return ", ".join(parts)
 
 
+_CLASSICAL_LABELS = {"nearest": "nearest neighbour (pixels)", "bilinear": "bilinear", "bicubic": "bicubic",
+                     "lanczos": "Lanczos", "hermite": "Hermite", "bspline": "B-spline", "fft": "frequency domain"}
 _CLASSICAL = [
-    ModelEntry(name, "classical", resample.DESCRIPTIONS[name], method=name)
+    ModelEntry(name, "classical", resample.DESCRIPTIONS[name], method=name,
+               label=f"Classical \u2013 {_CLASSICAL_LABELS[name]}")
     for name in ("nearest", "bilinear", "bicubic", "lanczos", "hermite", "bspline", "fft")
 ]
 
 _LEARNED = [
-    ModelEntry("srresnet-x4", "learned", "SRResNet x4: sharpest faithful detail (PSNR-trained)",
-               scale=4, weights="srresnet-x4"),
-    ModelEntry("srgan-x4", "learned", "SRGAN x4: crisper textures, less faithful (adversarial)",
-               scale=4, weights="srgan-x4"),
+    ModelEntry("srresnet-x4", "learned", "SRResNet x4: sharpest faithful detail on clean images (PSNR-trained on "
+               "bicubic reductions; amplifies noise and JPEG blocks in real photos)",
+               scale=4, weights="srresnet-x4", label="Clean images \u2013 faithful"),
+    ModelEntry("srgan-x4", "learned", "SRGAN x4: crisper textures, less faithful (adversarial, clean images)",
+               scale=4, weights="srgan-x4", faithful="srresnet-x4", label="Clean images \u2013 crisp textures"),
     ModelEntry("pixel-recursive-faces-x4", "sampler",
                "Pixel Recursive x4 for tiny faces (8x8 -> 32x32): several plausible results per input",
-               scale=4, weights="pixel-recursive-faces-x4"),
+               scale=4, weights="pixel-recursive-faces-x4", label="Tiny faces \u2013 several guesses"),
 ]
 
 _REGISTRY: dict[str, ModelEntry] = {e.name: e for e in _CLASSICAL + _LEARNED}
@@ -198,7 +219,14 @@ def cpu_has_native_bf16() -> bool:
         return False
 
 
-def load(name: str, device: str = "auto", precision: str = "auto") -> Upscaler:
+def interpolate(detailed: dict[str, Any], faithful: dict[str, Any], strength: float) -> dict[str, Any]:
+    """strength x detailed + (1 - strength) x faithful, tensor by tensor (same architecture required)."""
+    if detailed.keys() != faithful.keys() or any(detailed[k].shape != faithful[k].shape for k in detailed):
+        raise InvalidParameter("detail strength needs two versions of the same network")
+    return {k: (strength * detailed[k].float() + (1 - strength) * faithful[k].float()) for k in detailed}
+
+
+def load(name: str, device: str = "auto", precision: str = "auto", strength: float | None = None) -> Upscaler:
     """Ready-to-run upscaler for a registry name (weights checked against their card).
 
     ``precision`` "auto" computes learned models in reduced precision where
@@ -224,6 +252,11 @@ def load(name: str, device: str = "auto", precision: str = "auto") -> Upscaler:
                              receptive_radius=entry.receptive_radius)
     assert entry.weights is not None
     state, card = load_verified(entry.weights)
+    if strength is not None and strength != 1.0:
+        if entry.faithful is None:
+            raise InvalidParameter(f"{name} has no detail strength to set; models with one: "
+                                   f"{', '.join(e.name for e in entries() if e.has_strength)}")
+        state = interpolate(state, load_verified(entry.faithful)[0], strength)
     params = card.get("architecture", {})
     arch = ARCHITECTURES.get(params.get("arch"))
     if arch is None:

@@ -193,3 +193,30 @@ def test_bf16_on_cpu_keeps_the_8bit_result(monkeypatch: pytest.MonkeyPatch) -> N
     diff = np.abs(exact.astype(int) - fast.astype(int))
     assert diff.mean() < 0.5 and diff.max() <= 8
     assert not np.array_equal(exact, fast)  # it really ran in bf16
+
+
+def test_detail_strength_interpolates_between_the_faithful_and_the_detailed_weights(weights_folder: Path) -> None:
+    torch.manual_seed(1)
+    other = SRResNet(4, 1, 8, batch_norm=False, image_skip=True)
+    save_file({k: v.contiguous() for k, v in other.state_dict().items()}, str(weights_folder / "mini-gan.safetensors"))
+    card = {"name": "mini-gan", "weights_file": "mini-gan.safetensors", "architecture": ARCH,
+            "sha256": sha256_of(weights_folder / "mini-gan.safetensors")}
+    (weights_folder / "mini-gan.json").write_text(json.dumps(card))
+    registry.register(registry.ModelEntry("mini-gan", "learned", "test", scale=4, weights="mini-gan",
+                                          faithful="mini-x4"))
+    try:
+        image = np.random.default_rng(0).random((12, 10, 3)).astype(np.float32)
+
+        def run(model: str, strength: float | None) -> np.ndarray:
+            return pipeline.enhance(image, model, 4, device="cpu", precision="exact", strength=strength).pixels
+
+        faithful, detailed = run("mini-x4", None), run("mini-gan", None)
+        assert np.abs(faithful - detailed).max() > 0.01
+        np.testing.assert_allclose(run("mini-gan", 0.0), faithful, atol=1e-5)
+        np.testing.assert_allclose(run("mini-gan", 1.0), detailed, atol=1e-5)
+        half = run("mini-gan", 0.5)
+        assert 0 < np.abs(half - faithful).mean() < np.abs(detailed - faithful).mean()
+        with pytest.raises(InvalidParameter, match="no detail strength"):
+            run("mini-x4", 0.5)
+    finally:
+        registry.unregister("mini-gan")
