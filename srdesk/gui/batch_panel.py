@@ -59,6 +59,7 @@ class BatchPanel(QWidget):
         self._started_at = 0.0
         self._finished_count = 0
         self._outputs: dict[int, str] = {}
+        self._counting = False  # a run is in progress: finished rows count towards the overall progress
         self._pool = pool
         self._sources: list[Path] = []
         self._job: Job | None = None
@@ -178,6 +179,7 @@ class BatchPanel(QWidget):
             self._on_item(row, "waiting", "", "")
         self._outputs.clear()
         self._finished_count = 0
+        self._counting = True
         self._started_at = time.monotonic()
         self.overall.setRange(0, len(self._sources))
         self.overall.setValue(0)
@@ -246,7 +248,7 @@ class BatchPanel(QWidget):
             bar.setValue(1 if status == "done" else 0)
         if status == "done" and output:
             self._outputs[row] = output
-        if status in ("done", "failed", "skipped") and self.running():
+        if status in ("done", "failed", "skipped") and self._counting:
             self._finished_count += 1
             total = len(self._sources)
             elapsed = time.monotonic() - self._started_at
@@ -269,6 +271,7 @@ class BatchPanel(QWidget):
             bar.setValue(done)
 
     def _on_finished(self, report: batch.BatchReport) -> None:
+        self._counting = False
         self.report = report
         self.summary.setText(report.summary().capitalize())
         self.pause_button.setChecked(False)

@@ -379,3 +379,30 @@ def test_session_model_is_qt_free_and_keeps_results_with_their_photo(tmp_path: P
     session.open(tmp_path / "b.png", image)
     assert session.saveable() is None and session.results is None
     assert seen == ["photo", "results", "selection", "photo"]
+
+
+def test_batch_skips_existing_outputs_counts_overall_and_opens_a_finished_row(qtbot, window, tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((8, 8, 3), 60 * i, np.uint8)).save(folder / f"p{i}.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "p1_x2_nearest.png").write_bytes(b"an earlier result")
+    pick(window.model_combo, "nearest")
+    window.scale_spin.setValue(2)
+    window.add_to_batch([str(folder)])
+    panel = window.batch_panel
+    panel.out_dir.setText(str(out))
+    pick(panel.existing, "skip")
+    with qtbot.waitSignal(panel.finished, timeout=30_000) as blocker:
+        panel.start_button.click()
+    assert blocker.args[0].summary() == "2 enlarged, 0 failed, 1 skipped"
+    assert (out / "p1_x2_nearest.png").read_bytes() == b"an earlier result"  # kept as it was
+    assert panel.overall.value() == 3 and panel.overall.maximum() == 3
+    assert "Batch: 2 enlarged" in window.status_label.text()
+    row = [panel.table.item(r, 0).text() for r in range(3)].index("p2.png")
+    with qtbot.waitSignal(window.imageLoaded, timeout=10_000):
+        panel.table.cellDoubleClicked.emit(row, 0)
+    assert window.source_path == (out / "p2_x2_nearest.png").resolve()
+    assert window.source.size == (16, 16)

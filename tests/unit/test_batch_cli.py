@@ -106,3 +106,21 @@ def test_eval_bicubic_set5_matches_the_literature(capsys: pytest.CaptureFixture[
     assert abs(result["mean_psnr"] - 28.42) < 0.1
     assert 0.80 < result["mean_ssim"] < 0.82
     assert len(result["images"]) == 5
+
+
+@pytest.mark.parametrize("existing, expected", [("rename", b"old"), ("skip", b"old"), ("overwrite", None)])
+def test_existing_outputs_rename_skip_or_overwrite(tmp_path: Path, existing: str, expected: bytes | None) -> None:
+    src = tmp_path / "a.png"
+    Image.fromarray(np.full((4, 4, 3), 100, np.uint8)).save(src)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a_x2_nearest.png").write_bytes(b"old")
+    code = cli.main(["enhance", str(src), "-o", str(out), "-m", "nearest", "-s", "2", "--existing", existing])
+    assert code == 0
+    names = sorted(p.name for p in out.iterdir())
+    if existing == "rename":
+        assert names == ["a_x2_nearest-2.png", "a_x2_nearest.png"]
+    else:
+        assert names == ["a_x2_nearest.png"]
+    content = (out / "a_x2_nearest.png").read_bytes()
+    assert content == expected if expected is not None else content.startswith(b"\x89PNG")
