@@ -60,6 +60,10 @@ def main(argv: list[str]) -> int:
         from srdesk.training.export import main as export_main
 
         return export_main(argv[1:])
+    if argv and argv[0] in ("pack", "recipe"):
+        from srdesk.training.recipes import main as recipes_main
+
+        return recipes_main(argv)
     parser = argparse.ArgumentParser(prog="srdesk-cli train", description="Train a model (resumable).")
     parser.add_argument("kind", choices=TRAINERS)
     parser.add_argument("--resume", action="store_true", help="continue the run in --run-dir")

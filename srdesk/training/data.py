@@ -11,6 +11,7 @@ and JPEG, twice (see that module).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -47,12 +48,15 @@ class PhotoCrops:
     """Random square crops with the 8 flips/rotations, sampled by image area.
 
     All photos are decoded once into memory (uint8), so a step costs only the
-    crop and the batched reduction. Sampling uses its own numpy Generator whose
-    state is checkpointed, so a resumed run draws exactly the same batches.
+    crop and the reduction (or the realistic degradation). Batch number k is
+    drawn from its own generator seeded with (seed, k), so a resumed run (which
+    only needs the next batch number) draws exactly the same batches, and
+    ``workers`` threads can prepare the next batches while the model trains
+    (the degradation and JPEG codec release the GIL; a GPU would otherwise wait).
     """
 
     def __init__(self, paths: Sequence[Path], hr_size: int, scale: int, seed: int = 0,
-                 degradation: Degradation | None = None) -> None:
+                 degradation: Degradation | None = None, workers: int = 0) -> None:
         if not paths:
             raise ValueError("no training images found")
         if hr_size % scale:
@@ -67,28 +71,47 @@ class PhotoCrops:
         self.scale = scale
         self.matrix = bicubic_downsampler(hr_size, scale)
         self.degradation = degradation
-        self.rng = np.random.default_rng(seed)
+        self.seed = seed
+        self.index = 0  # the next batch number
+        self.workers = workers
+        self._pool: ThreadPoolExecutor | None = None
+        self._ahead: dict[tuple[int, int], Future[tuple[torch.Tensor, torch.Tensor]]] = {}
 
-    def batch(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def make_batch(self, index: int, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Batch number ``index``: the same pixels whenever and wherever it is made."""
+        rng = np.random.default_rng([self.seed, index])
         crops = np.empty((batch_size, self.hr_size, self.hr_size, 3), dtype=np.uint8)
-        choice = self.rng.choice(len(self.images), size=batch_size, p=self.weights)
+        choice = rng.choice(len(self.images), size=batch_size, p=self.weights)
         for i, k in enumerate(choice):
             im = self.images[k]
-            top = int(self.rng.integers(0, im.shape[0] - self.hr_size + 1))
-            left = int(self.rng.integers(0, im.shape[1] - self.hr_size + 1))
+            top = int(rng.integers(0, im.shape[0] - self.hr_size + 1))
+            left = int(rng.integers(0, im.shape[1] - self.hr_size + 1))
             crop = im[top : top + self.hr_size, left : left + self.hr_size]
-            crop = np.rot90(crop, int(self.rng.integers(0, 4)))
-            if self.rng.integers(0, 2):
+            crop = np.rot90(crop, int(rng.integers(0, 4)))
+            if rng.integers(0, 2):
                 crop = crop[:, ::-1]
             crops[i] = crop
         hr = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div_(255)
         clean = degrade_bicubic(hr, self.matrix)
         if self.degradation is None:
             return clean, hr
-        return degrade_batch(hr, self.degradation, self.rng, clean=clean), hr
+        return degrade_batch(hr, self.degradation, rng, clean=clean), hr
+
+    def batch(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        index = self.index
+        self.index += 1
+        if not self.workers:
+            return self.make_batch(index, batch_size)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="crops")
+        for ahead in range(index, index + 2 * self.workers):
+            if (ahead, batch_size) not in self._ahead:
+                self._ahead[(ahead, batch_size)] = self._pool.submit(self.make_batch, ahead, batch_size)
+        return self._ahead.pop((index, batch_size)).result()
 
     def state(self) -> dict:
-        return self.rng.bit_generator.state
+        return {"index": self.index}
 
     def set_state(self, state: dict) -> None:
-        self.rng.bit_generator.state = state
+        self.index = int(state.get("index", 0))
+        self._ahead.clear()

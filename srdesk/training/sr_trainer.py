@@ -42,6 +42,7 @@ class SRConfig(RunConfig):
     degradation_strength: float = 1.0  # "real": 1 = Real-ESRGAN's ranges, smaller is milder
     clean_prob: float = 0.0  # "real": share of samples reduced by plain bicubic
     val_degradation: str = "clean"  # validation inputs: "clean" | "real" (srdesk.core.evaluate)
+    data_workers: int = 0  # threads preparing the next batches (worth it on a GPU)
     train_dir: str = "../shared/data/train/photos"
     val_dir: str = "../shared/data/benchmarks/Set5"
     holdout: list[str] = field(default_factory=lambda: list(DEFAULT_HOLDOUT))
@@ -137,7 +138,7 @@ class SRTrainer(Trainer):
     def _make_data(self) -> PhotoCrops:
         train = [p for p in list_images(Path(self.config.train_dir)) if p.name not in self.config.holdout]
         return PhotoCrops(train, self.config.crop, self.config.scale, seed=self.config.seed,
-                          degradation=training_degradation(self.config))
+                          degradation=training_degradation(self.config), workers=self.config.data_workers)
 
     def _holdout_pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
         pairs = []

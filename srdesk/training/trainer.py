@@ -46,6 +46,7 @@ class RunConfig:
     device: str = "auto"
     amp: bool = True  # bf16 autocast on CUDA only
     threads: int = 0  # 0: torch's default
+    max_minutes: float = 0.0  # stop (with a checkpoint) after this much training time in one call; 0: no limit
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -228,7 +229,8 @@ class Trainer:
         sums: dict[str, float] = {}
         count = 0
         try:
-            while self.step < self.config.steps and not self._stop_requested:
+            deadline = start + self.config.max_minutes * 60 if self.config.max_minutes > 0 else math.inf
+            while self.step < self.config.steps and not self._stop_requested and time.time() < deadline:
                 rate = self.set_learning_rate()
                 losses = self.train_step()
                 self.step += 1

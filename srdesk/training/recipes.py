@@ -1,0 +1,194 @@
+"""Ready-made training runs for a borrowed GPU: pack the data here, train there in short calls, resume.
+
+A GPU is lent in short calls (minutes), to a bare machine that can reach
+nothing, with a small limit on what travels each way. So:
+
+    srdesk-cli train pack --out .gpu-data            # here: photos (lossless JPEG crops) + Set5, <= 24 MB
+    bench/gpu_train.sh photo-x4 .gpu-data .gpu-runs 8  # there: train <= 8 min, bf16 autocast, resume if possible
+    srdesk-cli train export --run-dir .gpu-runs/photo-x4 --name ...  # here: card measured on the CPU
+
+Each call resumes from the run folder's checkpoint (kept as parts of at most
+15 MB, so they come back through the file limit) and leaves the best weights,
+the log and the config beside it. What travels to the machine is limited
+(64 MiB): the repository (~19 MB) + the pack (~22 MB) + an SRResNet
+checkpoint (~18 MB, weights and Adam moments) fit; carry only the checkpoint
+parts and config of a run back, not its older exported weights. Recipes name everything a run needs, so the
+first minutes of a GPU go to training, not to setting up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RECIPES: dict[str, dict[str, Any]] = {
+    # PSNR-oriented photo model for real inputs: SRResNet 16x64, realistic degradations (Real-ESRGAN's
+    # pipeline at 0.6 strength, 10 % clean), fine-tuned from the clean srresnet-x4.
+    "photo-x4": {
+        "kind": "sr", "scale": 4, "crop": 192, "batch_size": 32, "lr": 2e-4, "steps": 40_000,
+        "degradation": "real", "degradation_strength": 0.6, "clean_prob": 0.1, "val_degradation": "real",
+        "init_from": "weights/srresnet-x4.safetensors", "checkpoint_every": 1000, "val_every": 1000,
+        "log_every": 100, "data_workers": 12, "amp": True,
+    },
+    # the native x2 counterpart (most enlargements are x2): trained from scratch, same data and degradations.
+    "photo-x2": {
+        "kind": "sr", "scale": 2, "crop": 128, "batch_size": 32, "lr": 2e-4, "steps": 40_000,
+        "degradation": "real", "degradation_strength": 0.6, "clean_prob": 0.1, "val_degradation": "real",
+        "checkpoint_every": 1000, "val_every": 1000, "log_every": 100, "data_workers": 12, "amp": True,
+    },
+}
+PART_BYTES = 15 * 1024 * 1024
+HOLDOUT_NAMES = "holdout.txt"
+
+
+# -- data pack ----------------------------------------------------------------------------------
+
+
+def _crop_jpeg(source: Path, target: Path, box: tuple[int, int, int, int]) -> None:
+    """Crop a JPEG without re-encoding (jpegtran, on whole 16 px blocks) where possible, else at quality 95."""
+    left, top, width, height = box
+    jpegtran = shutil.which("jpegtran")
+    if jpegtran and source.suffix.lower() in (".jpg", ".jpeg"):
+        subprocess.run([jpegtran, "-copy", "none", "-crop", f"{width}x{height}+{left}+{top}", "-outfile",
+                        str(target), str(source)], check=True)
+        return
+    from PIL import Image
+
+    with Image.open(source) as im:
+        im.convert("RGB").crop((left, top, left + width, top + height)).save(target, quality=95, subsampling=0)
+
+
+def pack(photos: Path, benchmarks: Path, out: Path, budget_mb: float = 22.0, seed: int = 0) -> dict[str, Any]:
+    """Training photos cropped to fit ``budget_mb`` (the same share of every photo, at a random place),
+    the held-out photos left out, plus Set5 for validation."""
+    from PIL import Image
+
+    from srdesk.training.data import list_images
+    from srdesk.training.sr_trainer import DEFAULT_HOLDOUT
+
+    sources = [p for p in list_images(photos) if p.name not in DEFAULT_HOLDOUT]
+    total = sum(p.stat().st_size for p in sources)
+    share = min(1.0, budget_mb * 1024 * 1024 / max(1, total))
+    side = float(np.sqrt(share))
+    rng = np.random.default_rng(seed)
+    (out / "photos").mkdir(parents=True, exist_ok=True)
+    pixels = 0
+    for path in sources:
+        with Image.open(path) as im:
+            width, height = im.size
+        w, h = max(256, int(width * side)) // 16 * 16, max(256, int(height * side)) // 16 * 16
+        w, h = min(w, width // 16 * 16), min(h, height // 16 * 16)
+        left = int(rng.integers(0, (width - w) // 16 + 1)) * 16
+        top = int(rng.integers(0, (height - h) // 16 + 1)) * 16
+        _crop_jpeg(path, out / "photos" / path.name, (left, top, w, h))
+        pixels += w * h
+    if (benchmarks / "Set5").is_dir():
+        shutil.copytree(benchmarks / "Set5", out / "Set5", dirs_exist_ok=True)
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    manifest = {"photos": len(sources), "megapixels": round(pixels / 1e6, 1), "share_of_each_photo": round(share, 3),
+                "bytes": size, "held_out": list(DEFAULT_HOLDOUT)}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
+# -- checkpoint parts -----------------------------------------------------------------------------
+
+
+def split_file(path: Path, part_bytes: int = PART_BYTES) -> list[Path]:
+    """``path`` as ``path.part0``, ``path.part1``... of at most ``part_bytes``; the file itself is removed."""
+    for old in path.parent.glob(path.name + ".part*"):
+        old.unlink()
+    parts = []
+    with open(path, "rb") as f:
+        while chunk := f.read(part_bytes):
+            part = path.with_name(f"{path.name}.part{len(parts)}")
+            part.write_bytes(chunk)
+            parts.append(part)
+    path.unlink()
+    return parts
+
+
+def join_parts(path: Path) -> bool:
+    """Rebuild ``path`` from its parts, if there are any."""
+    parts = sorted(path.parent.glob(path.name + ".part*"), key=lambda p: int(p.suffix.removeprefix(".part")))
+    if not parts:
+        return False
+    with open(path, "wb") as f:
+        for part in parts:
+            f.write(part.read_bytes())
+    return True
+
+
+# -- running ----------------------------------------------------------------------------------------
+
+
+def recipe_config(name: str, data: Path, out: Path, minutes: float, **overrides: Any) -> Any:
+    if name not in RECIPES:
+        raise ValueError(f"unknown recipe {name!r}; recipes: {', '.join(RECIPES)}")
+    from srdesk.training.sr_trainer import SRConfig
+
+    values = {k: v for k, v in RECIPES[name].items() if k != "kind"}
+    values.update(run_dir=str(out / name), train_dir=str(data / "photos"), val_dir=str(data / "Set5"),
+                  holdout=[], max_minutes=minutes)
+    values.update(overrides)
+    return SRConfig(**values)
+
+
+def run_recipe(name: str, data: Path, out: Path, minutes: float, **overrides: Any) -> int:
+    """Train recipe ``name`` for at most ``minutes``, resuming from ``out/name``; returns the step reached."""
+    from srdesk.training.sr_trainer import SRTrainer
+
+    config = recipe_config(name, data, out, minutes, **overrides)
+    run_dir = Path(config.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint = run_dir / SRTrainer.checkpoint_name
+    joined = join_parts(checkpoint)
+    if (checkpoint.exists() or joined) and config.init_from:
+        config.init_from = ""  # the checkpoint holds the weights already
+    trainer = SRTrainer(config)
+    if trainer.resume():
+        print(f"resumed {name} at step {trainer.step}", flush=True)
+
+    def show(row: dict[str, Any]) -> None:
+        print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+
+    trainer.fit(on_log=show)
+    split_file(checkpoint)
+    print(f"{name}: stopped at step {trainer.step}; run folder {run_dir}", flush=True)
+    return trainer.step
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="srdesk-cli train", description="GPU recipes: pack data, run a recipe.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("pack", help="pack training photos + Set5 for a GPU machine")
+    p.add_argument("--photos", type=Path, default=Path("../shared/data/train/photos"))
+    p.add_argument("--benchmarks", type=Path, default=Path("../shared/data/benchmarks"))
+    p.add_argument("--out", type=Path, default=Path(".gpu-data"))
+    p.add_argument("--budget-mb", type=float, default=22.0)
+    r = sub.add_parser("recipe", help="train a recipe for a limited time, resuming")
+    r.add_argument("name", choices=sorted(RECIPES))
+    r.add_argument("--data", type=Path, default=Path(".gpu-data"))
+    r.add_argument("--out", type=Path, default=Path(".gpu-runs"))
+    r.add_argument("--minutes", type=float, default=8.0)
+    r.add_argument("--steps", type=int, default=None, help="override the recipe's total steps")
+    r.add_argument("--batch-size", type=int, default=None)
+    r.add_argument("--device", default="auto")
+    args = parser.parse_args(argv)
+    if args.command == "pack":
+        print(json.dumps(pack(args.photos, args.benchmarks, args.out, args.budget_mb), indent=2))
+        return 0
+    overrides = {k: v for k, v in (("steps", args.steps), ("batch_size", args.batch_size)) if v is not None}
+    run_recipe(args.name, args.data, args.out, args.minutes, device=args.device, **overrides)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

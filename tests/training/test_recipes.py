@@ -1,0 +1,67 @@
+"""GPU recipes, tried on the CPU with a few steps: pack, train in time-limited calls, resume from parts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from srdesk.training import recipes
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        base = rng.random((20, 30, 3))
+        image = np.kron(base, np.ones((16, 16, 1)))  # 320 x 480, smooth blocks
+        Image.fromarray((image * 255).astype(np.uint8)).save(folder / f"p{i}.jpg", quality=95)
+    bench = tmp_path / "benchmarks" / "Set5"
+    bench.mkdir(parents=True)
+    Image.fromarray((rng.random((48, 48, 3)) * 255).astype(np.uint8)).save(bench / "a.png")
+    return folder
+
+
+def test_pack_crops_every_photo_to_the_budget_and_copies_set5(photos: Path, tmp_path: Path) -> None:
+    full = sum(p.stat().st_size for p in photos.iterdir())
+    manifest = recipes.pack(photos, tmp_path / "benchmarks", tmp_path / "pack", budget_mb=full * 0.5 / 2**20)
+    packed = sorted((tmp_path / "pack" / "photos").iterdir())
+    assert [p.name for p in packed] == ["p0.jpg", "p1.jpg", "p2.jpg"]
+    for p in packed:
+        with Image.open(p) as im:
+            assert im.size[0] % 16 == 0 and im.size[1] % 16 == 0 and im.size[0] < 480
+    assert (tmp_path / "pack" / "Set5" / "a.png").exists()
+    assert manifest["photos"] == 3 and json.loads((tmp_path / "pack" / "manifest.json").read_text())["photos"] == 3
+
+
+def test_split_and_join_give_back_the_same_bytes(tmp_path: Path) -> None:
+    data = np.random.default_rng(1).bytes(2500)
+    path = tmp_path / "checkpoint.pt"
+    path.write_bytes(data)
+    parts = recipes.split_file(path, part_bytes=1000)
+    assert [p.name for p in parts] == ["checkpoint.pt.part0", "checkpoint.pt.part1", "checkpoint.pt.part2"]
+    assert not path.exists() and all(p.stat().st_size <= 1000 for p in parts)
+    assert recipes.join_parts(path) and path.read_bytes() == data
+
+
+def test_recipe_trains_in_limited_calls_and_resumes_from_its_parts(photos: Path, tmp_path: Path) -> None:
+    recipes.pack(photos, tmp_path / "benchmarks", tmp_path / "pack")
+    small = {"blocks": 1, "channels": 8, "crop": 32, "batch_size": 2, "data_workers": 2, "init_from": "",
+             "val_every": 2, "checkpoint_every": 100, "log_every": 1, "device": "cpu", "degradation_strength": 0.3}
+    first = recipes.run_recipe("photo-x4", tmp_path / "pack", tmp_path / "runs", minutes=5, steps=2, **small)
+    assert first == 2
+    run = tmp_path / "runs" / "photo-x4"
+    assert (run / "best.safetensors").exists() and (run / "checkpoint.pt.part0").exists()
+    assert not (run / "checkpoint.pt").exists()
+    second = recipes.run_recipe("photo-x4", tmp_path / "pack", tmp_path / "runs", minutes=5, steps=4, **small)
+    assert second == 4
+    rows = (run / "log.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3", "4"]
+    # a zero-minute budget stops at once, with the checkpoint intact
+    assert recipes.run_recipe("photo-x4", tmp_path / "pack", tmp_path / "runs", minutes=1e-9, steps=10,
+                              **small) == 4
