@@ -208,8 +208,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps({"model": args.model, **result.to_dict()}))
     else:
         for row in result.images:
-            print(f"{row.name:<16} {row.psnr:7.3f} dB  SSIM {row.ssim:.4f}  detail {row.detail:.3f}")
+            print(f"{row.name:<16} {row.psnr:7.3f} dB  SSIM {row.ssim:.4f}  detail {row.detail:.3f}  "
+                  f"NIQE {row.niqe:.2f}")
         print(f"{'mean':<16} {result.mean_psnr:7.3f} dB  SSIM {result.mean_ssim:.4f}  detail {result.mean_detail:.3f}"
+              f"  NIQE {result.mean_niqe:.2f}"
               f"  ({args.model}, x{args.scale}, {result.dataset}, {args.degradation} inputs, "
               f"{len(result.images)} images)")
     return EXIT_OK

@@ -40,6 +40,7 @@ class ImageScore:
     psnr: float
     ssim: float
     detail: float = float("nan")
+    niqe: float = float("nan")  # no-reference naturalness of the result (lower is more natural)
 
 
 @dataclass
@@ -51,6 +52,7 @@ class EvalResult:
     images: list[ImageScore]
     degradation: str = "clean"
     mean_detail: float = float("nan")
+    mean_niqe: float = float("nan")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -122,7 +124,8 @@ def evaluate(upscale: Upscaler, files: Iterable[Path], scale: int, dataset: str 
         if sr.shape[:2] != hr.shape[:2]:
             raise ValueError(f"{path.name}: enlarged to {sr.shape[:2]}, expected {hr.shape[:2]}")
         p, s = score(sr, hr, scale)
-        rows.append(ImageScore(path.stem, p, s, detail_ratio(to_uint8(sr), hr, shave=scale)))
+        sr8 = to_uint8(sr)
+        rows.append(ImageScore(path.stem, p, s, detail_ratio(sr8, hr, shave=scale), _niqe_or_nan(sr8)))
     if not rows:
         raise ValueError(f"no benchmark images in {dataset or 'the dataset'}")
     return EvalResult(
@@ -133,4 +136,11 @@ def evaluate(upscale: Upscaler, files: Iterable[Path], scale: int, dataset: str 
         images=rows,
         degradation=degradation,
         mean_detail=float(np.mean([r.detail for r in rows])),
+        mean_niqe=float(np.nanmean([r.niqe for r in rows])) if any(np.isfinite(r.niqe) for r in rows) else float("nan"),
     )
+
+
+def _niqe_or_nan(image: np.ndarray) -> float:
+    from srdesk.core.niqe import PATCH, niqe
+
+    return niqe(image) if min(image.shape[:2]) > 2 * PATCH else float("nan")

@@ -35,5 +35,5 @@ def measure(model: str, benchmarks: Path, scale: int = 4, degradation: str = "cl
         if folder.is_dir():
             r = evaluate_model(model, folder, scale, degradation)
             results[dataset] = {"psnr": round(r.mean_psnr, 3), "ssim": round(r.mean_ssim, 4),
-                                "detail": round(r.mean_detail, 3)}
+                                "detail": round(r.mean_detail, 3), "niqe": round(r.mean_niqe, 3)}
     return results
