@@ -165,7 +165,7 @@ def warn_sampling_time(model: str, device: str, sources: list[Path], samples: in
 
     upscaler = pipeline.get_upscaler(model, device)
     assert isinstance(upscaler, pipeline.SamplingUpscaler)
-    apply_threads(threads)
+    apply_threads(threads or upscaler.default_threads)
     seconds = 0.0
     for path in sources:
         try:

@@ -64,7 +64,7 @@ def run(
     source = image if isinstance(image, LoadedImage) else from_array(image)
     upscaler = upscaler or get_upscaler(request.model, request.device, request.precision, request.strength)
     if upscaler.kind != "classical":
-        apply_threads(request.threads)
+        apply_threads(request.threads or upscaler.default_threads)
     height, width = source.pixels.shape[:2]
     size = resample.output_size((height, width), request.scale)
     check_cancel(cancel)

@@ -66,6 +66,7 @@ class Upscaler(Protocol):
     name: str
     kind: str  # "classical" | "learned" | "sampler"
     scale: int | None
+    default_threads: int  # CPU threads when the request leaves it to srdesk (0: the physical cores)
     alpha_method: str  # how the alpha channel (enlarged on its own) is resized
 
     def enlarge(self, pixels: np.ndarray, size: tuple[int, int], request: EnhanceRequest,
@@ -78,6 +79,7 @@ class Upscaler(Protocol):
 
 class ClassicalUpscaler:
     kind: ClassVar[str] = "classical"
+    default_threads: ClassVar[int] = 0
     in_channels = 3
     scale: int | None = None
 
@@ -114,6 +116,7 @@ class TorchUpscaler:
     card: dict[str, Any] | None = None
     kind: ClassVar[str] = "learned"
     alpha_method: ClassVar[str] = "bicubic"
+    default_threads: ClassVar[int] = 0  # 0: the physical cores (large convolutions scale with cores)
 
     def __post_init__(self) -> None:
         self.module = fuse_batch_norm(self.module.eval().requires_grad_(False))
@@ -180,6 +183,9 @@ class SamplingUpscaler:
     card: dict[str, Any] | None = None
     kind: ClassVar[str] = "sampler"
     alpha_method: ClassVar[str] = "bicubic"
+    # Thousands of tiny per-sub-pixel steps: with more than one OpenMP thread they spend their time
+    # spinning and waiting on each other, 5-10x slower on a busy 2-core machine (bench/pixel_recursive_cli.py).
+    default_threads: ClassVar[int] = 1
 
     def __post_init__(self) -> None:
         self.module.eval().requires_grad_(False)
