@@ -64,7 +64,8 @@ def main() -> int:
     upscaler = pipeline.get_upscaler(args.model, "cpu", "exact")
     fast = pipeline.get_upscaler(args.model, "cpu", "auto")
     assert isinstance(upscaler, TorchUpscaler) and isinstance(fast, TorchUpscaler) and upscaler.card is not None
-    reference = registry.ARCHITECTURES[upscaler.card["architecture"]["arch"]][0](upscaler.card["architecture"])
+    params = upscaler.card.architecture
+    reference = registry.architecture(params["arch"]).build(params)
     reference.load_state_dict(upscaler.module.state_dict())
     reference.eval()
     rate = machine_conv_rate()

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from srdesk.models.weights import ModelCard
+
 
 def fuse_batch_norm(module: nn.Module) -> nn.Module:
     """Fold every inference-mode BatchNorm that directly follows a convolution into that convolution.
@@ -113,7 +115,7 @@ class TorchUpscaler:
     receptive_radius: int = 16
     bytes_per_input_pixel: int = 64 * 1024
     in_channels: int = 3
-    card: dict[str, Any] | None = None
+    card: ModelCard | None = None
     kind: ClassVar[str] = "learned"
     alpha_method: ClassVar[str] = "bicubic"
     default_threads: ClassVar[int] = 0  # 0: the physical cores (large convolutions scale with cores)
@@ -180,7 +182,7 @@ class SamplingUpscaler:
     device: torch.device
     tile: int = 8
     in_channels: int = 3
-    card: dict[str, Any] | None = None
+    card: ModelCard | None = None
     kind: ClassVar[str] = "sampler"
     alpha_method: ClassVar[str] = "bicubic"
     # Thousands of tiny per-sub-pixel steps: with more than one OpenMP thread they spend their time

@@ -18,7 +18,7 @@ from srdesk.core import resample
 from srdesk.core.errors import InvalidParameter, UnknownModel
 from srdesk.core.request import PRECISIONS
 from srdesk.models.base import ClassicalUpscaler, SamplingUpscaler, TorchUpscaler
-from srdesk.models.weights import load_verified, read_card, weights_dir
+from srdesk.models.weights import ModelCard, load_verified, read_card, weights_dir
 
 if TYPE_CHECKING:
     from torch import nn
@@ -131,21 +131,21 @@ class ModelEntry:
     def sampler(self) -> bool:
         return self.kind == "sampler"
 
-    def card(self) -> dict[str, Any] | None:
+    def card(self) -> ModelCard | None:
         return read_card(self.weights) if self.weights else None
 
     def installed(self) -> bool:
         if not self.learned or self.build is not None:
             return True
         card = self.card()
-        return card is not None and (weights_dir() / card.get("weights_file", f"{self.weights}.safetensors")).exists()
+        return card is not None and (weights_dir() / card.weights_file).exists()
 
     def quality(self) -> str:
         """One line: the card's measured Set5/Set14 Y-PSNR at x4, when there is a card."""
         card = self.card()
-        if not card or "metrics" not in card:
+        if not card or not card.metrics:
             return ""
-        metrics = card["metrics"]
+        metrics = card.metrics
         parts = []
         for dataset in ("Set5", "Set14", "BSD68"):
             m = metrics.get(dataset)
@@ -257,8 +257,8 @@ def load(name: str, device: str = "auto", precision: str = "auto", strength: flo
             raise InvalidParameter(f"{name} has no detail strength to set; models with one: "
                                    f"{', '.join(e.name for e in entries() if e.has_strength)}")
         state = interpolate(state, load_verified(entry.faithful)[0], strength)
-    params = card.get("architecture", {})
-    arch = ARCHITECTURES.get(params.get("arch"))
+    params = card.architecture
+    arch = ARCHITECTURES.get(str(params.get("arch")))
     if arch is None:
         raise InvalidParameter(f"model {name!r}: unknown architecture {params.get('arch')!r} in its card")
     module = arch.build(params)
@@ -268,7 +268,7 @@ def load(name: str, device: str = "auto", precision: str = "auto", strength: flo
         return SamplingUpscaler(entry.name, module, scale, torch_device, tile=int(params.get("input_size", 8)),
                                 card=card)
     reduced = precision == "auto"
-    fp16 = reduced and "fp16" in arch.precisions and bool(card.get("fp16_safe", False)) and torch_device.type == "cuda"
+    fp16 = reduced and "fp16" in arch.precisions and card.fp16_safe and torch_device.type == "cuda"
     cpu_bf16 = reduced and "bf16" in arch.precisions and torch_device.type == "cpu" and cpu_has_native_bf16()
     return TorchUpscaler(entry.name, module, scale, torch_device, fp16=fp16, cpu_bf16=cpu_bf16,
                          receptive_radius=arch.receptive_radius(params),

@@ -25,7 +25,7 @@ from safetensors.torch import load_file, save_file
 from srdesk.engine import pipeline
 from srdesk.engine.evaluation import measure
 from srdesk.models import registry
-from srdesk.models.weights import sha256_of, weights_dir
+from srdesk.models.weights import ModelCard, card_path, sha256_of, weights_dir, write_card
 
 
 def last_log_row(run_dir: Path) -> dict[str, str]:
@@ -58,10 +58,12 @@ def blend(first: Path, second: Path, alpha: float) -> dict[str, torch.Tensor]:
 
 
 def _ship(run_dir: Path, name: str, description: str, architecture: dict[str, Any], data: str,
-          extra: dict[str, Any], tensors: dict[str, torch.Tensor] | None = None) -> tuple[Path, dict[str, Any]]:
+          extra: dict[str, Any], validation_metric: str | None,
+          tensors: dict[str, torch.Tensor] | None = None) -> ModelCard:
     """Copy the run's best weights (or ``tensors`` made from them) into weights/ and write their card.
 
-    Metrics are added by the caller.
+    ``validation_metric`` says what the run's validation score was (None: the run kept its latest
+    weights, as adversarial runs do). Metrics are added by the caller.
     """
     config = json.loads((run_dir / "config.json").read_text())
     source = run_dir / "best.safetensors"
@@ -74,26 +76,33 @@ def _ship(run_dir: Path, name: str, description: str, architecture: dict[str, An
         shutil.copyfile(source, target)
     else:
         save_file(tensors, str(target))
-    card: dict[str, Any] = {
-        "name": name,
-        "description": description,
-        "weights_file": target.name,
-        "sha256": sha256_of(target),
-        "architecture": architecture,
-        "fp16_safe": False,
-        "licence": "MIT (weights trained by the srdesk project)",
-        "training": {
-            "data": data,
-            "steps_at_export": int(meta.get("step", 0)),
-            "validation_score_at_export": float(meta.get("score", "nan")),
-            "config": config,
-            "exported": date.today().isoformat(),
-        },
-        **extra,
-    }
-    card_file = folder / f"{name}.json"
-    card_file.write_text(json.dumps(card, indent=2) + "\n")
-    return card_file, card
+    validation = None
+    if validation_metric is not None and "score" in meta:
+        validation = {"metric": validation_metric, "value": round(float(meta["score"]), 4)}
+    card = ModelCard(
+        name=name, description=description, weights_file=target.name, sha256=sha256_of(target),
+        architecture=architecture, fp16_safe=False, licence="MIT (weights trained by the srdesk project)",
+        training={"data": data, "steps_at_export": int(meta.get("step", 0)), "validation": validation,
+                  "config": config, "exported": date.today().isoformat()},
+        extra=extra,
+    )
+    write_card(card, folder)
+    return card
+
+
+def sr_data_description(config: dict[str, Any]) -> str:
+    if config.get("degradation", "bicubic") == "real":
+        return (SR_DATA.replace("LR by MATLAB-compatible bicubic x4, 8-bit", "")
+                + f"{config.get('crop', 96)} px HR crops; LR by the realistic second-order degradation "
+                  f"(srdesk.training.degrade: blur, resize, noise, JPEG twice, then sinc + JPEG) at strength "
+                  f"{config.get('degradation_strength', 1.0):g}, {config.get('clean_prob', 0.0):.0%} plain bicubic; "
+                  f"x{config.get('scale', 4)}")
+    return SR_DATA
+
+
+PROTOCOL = ("x{scale}, MATLAB bicubic reduction (clean) or srdesk.core.evaluate.real_degradation (real), "
+            "Y channel (BT.601), {scale} px border shaved; detail = luma gradient energy / ground truth's; "
+            "NIQE on the result (lower is more natural); srdesk-cli eval")
 
 
 def export(run_dir: Path, name: str, description: str, benchmarks: Path | None, extra: dict[str, Any],
@@ -108,16 +117,36 @@ def export(run_dir: Path, name: str, description: str, benchmarks: Path | None, 
         extra = {**extra, "network_interpolation": {
             "alpha": alpha, "with": blend_with.name,
             "meaning": f"{alpha:g} x this run's weights + {1 - alpha:g} x {blend_with.name} (Wang et al. 2018)"}}
-    card_file, card = _ship(run_dir, name, description, SRConfig(**config).architecture(), SR_DATA, extra, tensors)
+    sr_config = SRConfig(**config)
+    metric = None if sr_config.adversarial else f"Set5 Y-PSNR (dB), {sr_config.val_degradation} inputs"
+    card = _ship(run_dir, name, description, sr_config.architecture(), sr_data_description(config), extra, metric,
+                 tensors)
     if benchmarks is not None:
         pipeline.clear_model_cache()
-        card["metrics"] = measure(name, benchmarks)
-        card["metrics_bicubic"] = measure("bicubic", benchmarks)
-        card["metrics_protocol"] = ("x4, MATLAB bicubic reduction, Y channel (BT.601), 4 px border shaved; "
-                                    "srdesk-cli eval")
-        card_file.write_text(json.dumps(card, indent=2) + "\n")
+        scale = sr_config.scale
+        card = card.with_(
+            metrics=measure(name, benchmarks, scale), metrics_bicubic=measure("bicubic", benchmarks, scale),
+            metrics_real=measure(name, benchmarks, scale, "real"),
+            metrics_real_bicubic=measure("bicubic", benchmarks, scale, "real"),
+            metrics_protocol=PROTOCOL.format(scale=scale))
+        write_card(card)
     registry.get(name)  # the registry must know the name to serve it
-    return card_file
+    return card_path(name)
+
+
+def remeasure(name: str, benchmarks: Path) -> Path:
+    """Measure a shipped SR model again (clean and real inputs) and rewrite its card's metrics; weights untouched."""
+    card = registry.get(name).card()
+    if card is None:
+        raise ValueError(f"{name} has no card to update")
+    scale = int(card.architecture["scale"])
+    pipeline.clear_model_cache()
+    card = card.with_(
+        metrics=measure(name, benchmarks, scale), metrics_bicubic=measure("bicubic", benchmarks, scale),
+        metrics_real=measure(name, benchmarks, scale, "real"),
+        metrics_real_bicubic=measure("bicubic", benchmarks, scale, "real"),
+        metrics_protocol=PROTOCOL.format(scale=scale))
+    return write_card(card)
 
 
 def export_pixel_recursive(run_dir: Path, name: str, description: str, faces: Path | None,
@@ -130,7 +159,8 @@ def export_pixel_recursive(run_dir: Path, name: str, description: str, faces: Pa
 
     config = PRConfig(**json.loads((run_dir / "config.json").read_text()))
     architecture = {**config.architecture(), "input_size": config.hr_size // config.scale}
-    card_file, card = _ship(run_dir, name, description, architecture, FACES_DATA, {})
+    card = _ship(run_dir, name, description, architecture, FACES_DATA, {},
+                 "minus the NLL in bits per sub-pixel on the validation faces")
     if faces is not None:
         model = build_model(config)
         model.load_state_dict(load_file(str(run_dir / "best.safetensors")))
@@ -140,17 +170,17 @@ def export_pixel_recursive(run_dir: Path, name: str, description: str, faces: Pa
             regression.load_state_dict(load_file(str(regression_weights)))
         result = evaluate_faces(model, faces, regression, sample_faces=sample_faces,
                                 progress=lambda text: print(text, flush=True))
-        card["metrics"] = result.metrics
-        card_file.write_text(json.dumps(card, indent=2) + "\n")
+        card = card.with_(metrics=result.metrics)
+        write_card(card)
         if figure is not None:
             save_figure(result.figure_rows, figure)
     registry.get(name)
-    return card_file
+    return card_path(name)
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="srdesk-cli train export")
-    parser.add_argument("--run-dir", type=Path, required=True)
+    parser.add_argument("--run-dir", type=Path, default=None)
     parser.add_argument("--name", required=True)
     parser.add_argument("--description", default="")
     parser.add_argument("--benchmarks", type=Path, default=None, help="folder with Set5/Set14/BSD68 (SR models)")
@@ -164,8 +194,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--figure", type=Path, default=None,
                         help="write input/bicubic/regression/samples/truth for a few test faces here "
                              "(CelebA images: for research use; keep it out of the repository and packages)")
+    parser.add_argument("--remeasure", action="store_true",
+                        help="only measure the shipped model --name again and update its card's metrics")
     args = parser.parse_args(argv)
     entry = registry.get(args.name)
+    if args.remeasure:
+        print(remeasure(args.name, args.benchmarks or Path("../shared/data/benchmarks")).read_text())
+        return 0
+    if args.run_dir is None:
+        parser.error("--run-dir is needed to export a run")
     description = args.description or entry.description
     if entry.sampler:
         card = export_pixel_recursive(args.run_dir, args.name, description, args.faces, args.regression_weights,
