@@ -14,9 +14,13 @@ RUNS=${3:-.gpu-runs}
 MINUTES=${4:-8}
 OUT_DIR=${5:-}
 PY=${PYTHON:-python3}
+if [ -d .whl ]; then  # packages the machine's image lacks, as wheels (see bench/gpu_check.sh)
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl
+  export PYTHONPATH=/tmp/site
+fi
 "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), \
 torch.cuda.get_device_name() if torch.cuda.is_available() else '')"
-PYTHONPATH=. PYTHONUNBUFFERED=1 "$PY" -m srdesk.training.recipes recipe "$RECIPE" --data "$DATA" --out "$RUNS" \
+PYTHONPATH=.${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1 "$PY" -m srdesk.training.recipes recipe "$RECIPE" --data "$DATA" --out "$RUNS" \
   --minutes "$MINUTES"
 if [ -n "$OUT_DIR" ]; then
   cp "$RUNS/$RECIPE"/best.safetensors "$RUNS/$RECIPE"/config.json "$RUNS/$RECIPE"/log.csv \
