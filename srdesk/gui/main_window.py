@@ -19,6 +19,7 @@ from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -244,7 +245,11 @@ class MainWindow(QMainWindow):
         layout.addWidget(QLabel("Compare"))
         layout.addWidget(self.mode_slider)
         layout.addWidget(self.mode_side)
-        hint = QLabel("Drag the divider to compare. Wheel: zoom, drag: pan, T: flip before/after.")
+        self.lens_box = QCheckBox("Magnifier lens (M)")
+        self.lens_box.toggled.connect(lambda on: self.lens_action.setChecked(on))
+        layout.addWidget(self.lens_box)
+        hint = QLabel("Drag the divider to compare. Wheel: zoom, drag: pan, T: flip before/after, "
+                      "M: magnifier lens.")
         hint.setWordWrap(True)
         hint.setObjectName("hint")
         layout.addWidget(hint)
@@ -307,6 +312,11 @@ class MainWindow(QMainWindow):
         self._action("&Slider", QKeySequence("1"), lambda: self.mode_slider.setChecked(True), view_menu)
         self._action("Side &by side", QKeySequence("2"), lambda: self.mode_side.setChecked(True), view_menu)
         self._action("&Toggle before / after", QKeySequence("T"), self.view.toggle_before_after, view_menu)
+        self.lens_action = self._action("&Magnifier lens", QKeySequence("M"), lambda: None, view_menu)
+        self.lens_action.setCheckable(True)
+        self.lens_action.toggled.connect(self.view.set_lens)
+        self.lens_action.toggled.connect(self.lens_box.setChecked)
+        self.lens_action.setToolTip("A lens under the cursor shows before and after at 1:1 or closer (M)")
         self._action("Show batch &queue", QKeySequence("Ctrl+Shift+B"),
                      lambda: self.batch_panel.setVisible(not self.batch_panel.isVisible()), view_menu)
 

@@ -8,6 +8,10 @@ construction. The "before" image is drawn at the "after" image's size. Modes:
 * ``side``: the left and right halves each show the same image region;
 * ``before`` / ``after``: one image only (the toggle key flips them).
 
+A magnifier lens (``set_lens``) follows the cursor and shows before (left
+half) and after (right half) of the point under it at 1:1 or closer, over
+whatever the view shows.
+
 Zooming out paints smoothly, zooming in past 100 % paints crisp pixels.
 Only the visible part of an image is ever drawn, from a cached, reduced
 copy when zoomed far out, so 24 MP images stay responsive.
@@ -16,12 +20,13 @@ copy when zoomed far out, so 24 MP images stay responsive.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 MODES = ("slider", "side", "before", "after")
 MIN_ZOOM, MAX_ZOOM = 1 / 64, 64.0
 SLIDER_GRAB_PX = 8
+LENS_RADIUS_PX = 110
 
 
 class ImagePyramid:
@@ -77,6 +82,8 @@ class CompareView(QWidget):
         self._drag_origin = QPointF()
         self._drag_centre = QPointF()
         self._fit = True
+        self.lens = False  # the magnifier lens follows the cursor
+        self._cursor: QPointF | None = None
 
     # -- content ---------------------------------------------------------------
     def set_images(self, before: QImage | ImagePyramid | None, after: QImage | ImagePyramid | None) -> None:
@@ -127,6 +134,8 @@ class CompareView(QWidget):
         if not self._size.isValid() or self._size.isEmpty():
             return
         self._fit = True
+        self.lens = False  # the magnifier lens follows the cursor
+        self._cursor: QPointF | None = None
         width, height = self.view_size()
         self.zoom = min(width / self._size.width(), height / self._size.height(), MAX_ZOOM)
         self.centre = QPointF(self._size.width() / 2, self._size.height() / 2)
@@ -173,6 +182,14 @@ class CompareView(QWidget):
         self.slider = max(0.0, min(1.0, fraction))
         self.sliderMoved.emit(self.slider)
         self.update()
+
+    def set_lens(self, on: bool) -> None:
+        self.lens = on
+        self.update()
+
+    def lens_zoom(self) -> float:
+        """Screen pixels per frame pixel inside the lens: 1:1, or twice the view's zoom when that is closer."""
+        return min(MAX_ZOOM, max(1.0, 2 * self.zoom))
 
     def set_before_smooth(self, smooth: bool) -> None:
         self.before_smooth = smooth
@@ -227,7 +244,7 @@ class CompareView(QWidget):
         screen_per_image_px = target.width() / max(1, image_width)
         level = pyramid.for_scale(screen_per_image_px)
         painter.save()
-        painter.setClipRect(pane)
+        painter.setClipRect(pane, Qt.ClipOperation.IntersectClip)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth or screen_per_image_px < 1.0)
         visible = target.intersected(pane)
         if not visible.isEmpty():
@@ -274,6 +291,37 @@ class CompareView(QWidget):
             self._label(painter, QPointF(self.width() / 2 + 8, 8), "After")
         elif self.mode in ("before", "after") and self.has_result():
             self._label(painter, QPointF(8, 8), self.mode.capitalize())
+        if self.lens and self._cursor is not None:
+            self._draw_lens(painter, self._cursor)
+
+    def _draw_lens(self, painter: QPainter, at: QPointF) -> None:
+        """Before | after of the frame point under ``at``, magnified, in a circle around it."""
+        view = next((v for _which, v, clip in self.panes() if clip.contains(at)), QRectF(self.rect()))
+        point = self.widget_to_frame(at, view)
+        saved_zoom, saved_centre = self.zoom, self.centre
+        self.zoom, self.centre = self.lens_zoom(), point
+        radius = LENS_RADIUS_PX
+        lens_view = QRectF(at.x() - radius, at.y() - radius, 2 * radius, 2 * radius)
+        painter.save()
+        circle = QPainterPath()
+        circle.addEllipse(at, radius, radius)
+        painter.setClipPath(circle)
+        painter.fillRect(lens_view, QColor(40, 40, 40))
+        halves = [("before", QRectF(lens_view.left(), lens_view.top(), radius, 2 * radius)),
+                  ("after", QRectF(at.x(), lens_view.top(), radius, 2 * radius))]
+        for which, half in halves:
+            pyramid = (self._before if which == "before" else self._after) or self._after or self._before
+            if pyramid is not None:
+                self._draw(painter, pyramid, lens_view, half, smooth=False)
+        painter.restore()
+        self.zoom, self.centre = saved_zoom, saved_centre
+        painter.setPen(QPen(QColor(255, 255, 255, 230), 2))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawEllipse(at, radius, radius)
+        painter.drawLine(QPointF(at.x(), at.y() - radius), QPointF(at.x(), at.y() + radius))
+        # labels near the rim, out of the way of what is being looked at
+        self._label(painter, QPointF(at.x() - 62, at.y() + radius - 44), "Before")
+        self._label(painter, QPointF(at.x() + 8, at.y() + radius - 44), "After")
 
     def _label(self, painter: QPainter, at: QPointF, text: str) -> None:
         metrics = painter.fontMetrics()
@@ -299,6 +347,9 @@ class CompareView(QWidget):
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         pos = event.position()
+        self._cursor = pos
+        if self.lens:
+            self.update()
         if self._drag == "slider":
             self.set_slider(pos.x() / max(1, self.width()))
         elif self._drag == "pan":
@@ -308,6 +359,16 @@ class CompareView(QWidget):
             self.update()
         else:
             self.setCursor(Qt.CursorShape.SplitHCursor if self._near_slider(pos.x()) else Qt.CursorShape.OpenHandCursor)
+
+    def leaveEvent(self, event: object) -> None:
+        self._cursor = None
+        if self.lens:
+            self.update()
+
+    def move_lens_to(self, point: QPointF) -> None:
+        """Place the lens as if the cursor were at ``point`` (keyboard use, tests)."""
+        self._cursor = QPointF(point)
+        self.update()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         self._drag = None

@@ -406,3 +406,27 @@ def test_batch_skips_existing_outputs_counts_overall_and_opens_a_finished_row(qt
         panel.table.cellDoubleClicked.emit(row, 0)
     assert window.source_path == (out / "p2_x2_nearest.png").resolve()
     assert window.source.size == (16, 16)
+
+
+def test_magnifier_lens_paints_before_and_after_magnified_under_the_cursor(qtbot, window, test_photo: Path) -> None:
+    from PySide6.QtGui import QColor
+
+    open_photo(qtbot, window, test_photo)
+    pick(window.model_combo, "nearest")
+    enhance(qtbot, window)
+    view = window.view
+    view.set_images(solid(QColor("black"), 40, 30), solid(QColor("white"), 160, 120))
+    view.set_slider(1.0)  # the whole view shows before (black)
+    centre = QPointF(view.width() / 2, view.height() / 2)
+    right = (centre + QPointF(30, 10)).toPoint()  # clear of the lens labels
+    assert view.grab().toImage().pixelColor(right).lightness() < 20
+    window.lens_box.setChecked(True)  # the same as View > Magnifier lens (M)
+    assert window.lens_action.isChecked() and view.lens
+    view.move_lens_to(centre)
+    painted = view.grab().toImage()
+    assert painted.pixelColor(right).lightness() > 235  # after, in the lens's right half
+    assert painted.pixelColor((centre + QPointF(-30, 10)).toPoint()).lightness() < 20  # before, left half
+    assert view.lens_zoom() >= 1.0 and view.lens_zoom() >= view.zoom
+    window.lens_action.setChecked(False)
+    assert not window.lens_box.isChecked()
+    assert view.grab().toImage().pixelColor(right).lightness() < 20
