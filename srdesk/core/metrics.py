@@ -74,11 +74,11 @@ def ssim_y(result: np.ndarray, reference: np.ndarray, shave: int = 0) -> float:
 
 
 def detail_ratio(image: np.ndarray, reference: np.ndarray, shave: int = 0) -> float:
-    """Fine-detail energy of ``image`` relative to ``reference``: mean squared luma gradient, ratio.
+    """Fine detail of ``image`` relative to ``reference``: the ratio of their RMS luma gradients.
 
-    1.0: as much fine detail as the reference; a blurred result is below 1,
-    noise or ringing push it up (so it is read together with PSNR, never alone).
-    Gradients are forward differences of Y on the shaved region.
+    sqrt(mean |grad Y_image|^2 / mean |grad Y_reference|^2), gradients as forward differences of Y on the
+    shaved region. 1.0: as much fine detail as the reference; a blurred result is below 1, noise or
+    ringing push it up (so it is read together with PSNR and NIQE, never alone).
     """
     def energy(x: np.ndarray) -> float:
         y = rgb_to_y(x)
@@ -87,4 +87,4 @@ def detail_ratio(image: np.ndarray, reference: np.ndarray, shave: int = 0) -> fl
         return float(np.mean(np.diff(y, axis=0) ** 2) + np.mean(np.diff(y, axis=1) ** 2))
 
     ref = energy(reference)
-    return energy(image) / ref if ref > 0 else float("nan")
+    return float(np.sqrt(energy(image) / ref)) if ref > 0 else float("nan")
