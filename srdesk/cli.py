@@ -16,6 +16,7 @@ from pathlib import Path
 
 from srdesk import __version__
 from srdesk.core import imageio
+from srdesk.core.constants import DEFAULT_TEMPERATURE, OUTPUT_FORMATS, SCALE_MAX, SCALE_MIN
 from srdesk.core.devices import DEVICE_CHOICES
 from srdesk.core.errors import SrdeskError
 from srdesk.core.evaluate import DEGRADATIONS
@@ -41,8 +42,8 @@ def _fraction(text: str) -> float:
 
 def _scale(text: str) -> float:
     value = float(text)
-    if not 1 <= value <= 16:
-        raise argparse.ArgumentTypeError("scale must be between 1 and 16")
+    if not SCALE_MIN <= value <= SCALE_MAX:
+        raise argparse.ArgumentTypeError(f"scale must be between {SCALE_MIN:g} and {SCALE_MAX:g}")
     return value
 
 
@@ -66,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     enhance.add_argument("--precision", choices=PRECISIONS, default="auto",
                          help="auto: bfloat16 on CPUs that have it natively, float16 on CUDA where the model "
                               "allows (about 2x faster, same 8-bit result in practice); exact: always float32")
-    enhance.add_argument("-f", "--format", choices=["png", "jpg", "webp", "tiff", "bmp"], default=None,
+    enhance.add_argument("-f", "--format", choices=OUTPUT_FORMATS, default=None,
                          help="output format (default: same as the input)")
     enhance.add_argument("-q", "--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
     enhance.add_argument("--pattern", default=batch.DEFAULT_PATTERN, help="output name pattern")
@@ -82,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="CPU threads for learned models (default: the physical cores)")
     enhance.add_argument("--samples", type=_positive_int, default=1,
                          help="sampling models: how many different results per photo (one file each)")
-    enhance.add_argument("--temperature", type=float, default=0.8,
+    enhance.add_argument("--temperature", type=_fraction, default=DEFAULT_TEMPERATURE,
                          help="sampling models: 0 = most likely values, 1 = the model's full variety")
     enhance.add_argument("--seed", type=int, default=0, help="sampling models: same seed, same samples")
     enhance.add_argument("--max-pixels", type=float, default=imageio.DEFAULT_MAX_PIXELS / 1e6,

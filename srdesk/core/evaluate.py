@@ -25,13 +25,14 @@ import numpy as np
 import scipy.ndimage
 from PIL import Image
 
+from srdesk.core.constants import TRAINING_SUFFIXES
 from srdesk.core.metrics import detail_ratio, psnr_y, ssim_y, to_uint8
 from srdesk.core.resample import matlab_bicubic
 
 Upscaler = Callable[[np.ndarray, int], np.ndarray]
 """(LR image float32 HxWx3 in [0, 1], scale) -> enlarged float image."""
 
-BENCHMARK_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
+BENCHMARK_SUFFIXES = TRAINING_SUFFIXES
 
 
 @dataclass

@@ -29,6 +29,7 @@ import png  # pypng: 16-bit PNG
 import tifffile
 from PIL import Image, ImageCms, UnidentifiedImageError
 
+from srdesk.core import constants
 from srdesk.core.errors import ImageTooLarge, InvalidParameter, OutputError, UnsupportedImage
 
 # srdesk enforces its own, user-adjustable pixel limit (DEFAULT_MAX_PIXELS)
@@ -48,8 +49,8 @@ FORMATS = {  # extension -> (Pillow format name, canonical extension)
     "tiff": ("TIFF", "tif"),
     "bmp": ("BMP", "bmp"),
 }
-READABLE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".jpe", ".webp", ".tif", ".tiff", ".bmp", ".gif",
-                               ".heic", ".heif", ".avif"})
+OUTPUT_FORMATS, READABLE_SUFFIXES, TRAINING_SUFFIXES = constants.OUTPUT_FORMATS, constants.READABLE_SUFFIXES, \
+    constants.TRAINING_SUFFIXES
 SIXTEEN_BIT_FORMATS = {"PNG", "TIFF"}
 ALPHA_FORMATS = {"PNG", "WEBP", "TIFF"}
 

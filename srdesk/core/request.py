@@ -12,13 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any, Protocol
 
+from srdesk.core.constants import DEFAULT_TEMPERATURE, MAX_SAMPLES, SCALE_MAX, SCALE_MIN
 from srdesk.core.devices import DEVICE_CHOICES as DEVICES
 from srdesk.core.errors import Cancelled, InvalidParameter
 
-SCALE_MIN, SCALE_MAX = 1.0, 16.0
 PRECISIONS = ("auto", "exact")
-DEFAULT_TEMPERATURE = 0.8
-MAX_SAMPLES = 64
 
 
 @dataclass(frozen=True)

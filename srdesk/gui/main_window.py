@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from srdesk.core import imageio
+from srdesk.core.constants import DEFAULT_TEMPERATURE, GUI_SCALE_MAX, READABLE_SUFFIXES, SCALE_MIN
 from srdesk.core.imageio import LoadedImage
 from srdesk.core.request import EnhanceRequest
 from srdesk.core.resources import sample_photo
@@ -54,7 +55,7 @@ from srdesk.models import registry
 
 log = logging.getLogger(__name__)
 
-OPEN_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.gif *.heic *.avif);;All files (*)"
+OPEN_FILTER = f"Images ({' '.join('*' + s for s in sorted(READABLE_SUFFIXES))});;All files (*)"
 FORMATS = [("Same as the original", ""), ("PNG", "png"), ("JPEG", "jpg"), ("WebP", "webp"), ("TIFF", "tiff")]
 TILES = [("Automatic", 0), ("128 px", 128), ("256 px", 256), ("512 px", 512), ("1024 px", 1024)]
 MAX_RECENT = 8
@@ -161,7 +162,7 @@ class MainWindow(QMainWindow):
         self.model_combo.currentIndexChanged.connect(self._on_model_changed)
 
         self.scale_spin = QDoubleSpinBox()
-        self.scale_spin.setRange(1.0, 8.0)
+        self.scale_spin.setRange(SCALE_MIN, GUI_SCALE_MAX)
         self.scale_spin.setSingleStep(0.5)
         self.scale_spin.setDecimals(2)
         self.scale_spin.setValue(4.0)
@@ -194,9 +195,9 @@ class MainWindow(QMainWindow):
         self.samples_spin.setValue(4)
         self.samples_spin.setToolTip("How many different plausible results to draw")
         self.temperature_spin = QDoubleSpinBox()
-        self.temperature_spin.setRange(0.0, 1.5)
+        self.temperature_spin.setRange(0.0, 1.0)  # the paper's tau: 0 most likely values, 1 the model's own
         self.temperature_spin.setSingleStep(0.1)
-        self.temperature_spin.setValue(0.8)
+        self.temperature_spin.setValue(DEFAULT_TEMPERATURE)
         self.temperature_spin.setToolTip("0: the most likely value of every pixel; 1: the model's full variety")
 
         form.addRow("Method", self.model_combo)
@@ -349,7 +350,7 @@ class MainWindow(QMainWindow):
                     combo.setCurrentIndex(found)
         self.quality_spin.setValue(int(s.value("output/quality", 95)))
         self.samples_spin.setValue(int(s.value("enhance/samples", 4)))
-        self.temperature_spin.setValue(float(s.value("enhance/temperature", 0.8)))
+        self.temperature_spin.setValue(float(s.value("enhance/temperature", DEFAULT_TEMPERATURE)))
         self._update_quality_enabled()
 
     def save_settings(self) -> None:

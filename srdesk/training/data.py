@@ -18,14 +18,13 @@ import numpy as np
 import torch
 from PIL import Image
 
+from srdesk.core.constants import TRAINING_SUFFIXES
 from srdesk.core.resample import cubic_keys, weight_matrix
 from srdesk.training.degrade import Degradation, degrade_batch
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
-
 
 def list_images(folder: Path) -> list[Path]:
-    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in TRAINING_SUFFIXES)
 
 
 def load_rgb_uint8(path: Path) -> np.ndarray:
