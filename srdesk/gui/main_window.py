@@ -46,6 +46,7 @@ from srdesk.core.imageio import LoadedImage
 from srdesk.core.request import EnhanceRequest
 from srdesk.core.resources import sample_photo
 from srdesk.engine import batch, pipeline
+from srdesk.gui import preferences
 from srdesk.gui.batch_panel import BatchPanel
 from srdesk.gui.convert import to_qimage
 from srdesk.gui.session import Session
@@ -162,7 +163,7 @@ class MainWindow(QMainWindow):
         self.model_combo.currentIndexChanged.connect(self._on_model_changed)
 
         self.scale_spin = QDoubleSpinBox()
-        self.scale_spin.setRange(SCALE_MIN, GUI_SCALE_MAX)
+        self.scale_spin.setRange(SCALE_MIN, GUI_SCALE_MAX)  # as srdesk.gui.preferences declares
         self.scale_spin.setSingleStep(0.5)
         self.scale_spin.setDecimals(2)
         self.scale_spin.setValue(4.0)
@@ -191,7 +192,8 @@ class MainWindow(QMainWindow):
         self.before_combo.currentIndexChanged.connect(self._on_before_changed)
 
         self.samples_spin = QSpinBox()
-        self.samples_spin.setRange(1, 8)
+        self.samples_spin.setRange(int(preferences.SETTINGS["samples"].low or 1),
+                                   int(preferences.SETTINGS["samples"].high or 8))
         self.samples_spin.setValue(4)
         self.samples_spin.setToolTip("How many different plausible results to draw")
         self.temperature_spin = QDoubleSpinBox()
@@ -326,47 +328,51 @@ class MainWindow(QMainWindow):
         self._refresh_recent()
 
     # ---------------------------------------------------------------- settings
+    def _bindings(self) -> dict[str, tuple[Any, Any]]:
+        """Each remembered setting (srdesk.gui.preferences) and the control that shows it: (get, set)."""
+
+        def combo(box: QComboBox) -> tuple[Any, Any]:
+            def select(value: Any) -> None:
+                found = box.findData(value)
+                if found >= 0:
+                    box.setCurrentIndex(found)
+            return box.currentData, select
+
+        return {
+            "model": (self.model_combo.currentData, self._select_model),
+            "scale": (self.scale_spin.value, self.scale_spin.setValue),
+            "strength": (self.strength_slider.value, self.strength_slider.setValue),
+            "device": combo(self.device_combo),
+            "tile": combo(self.tile_combo),
+            "samples": (self.samples_spin.value, self.samples_spin.setValue),
+            "temperature": (self.temperature_spin.value, self.temperature_spin.setValue),
+            "format": combo(self.format_combo),
+            "quality": (self.quality_spin.value, self.quality_spin.setValue),
+            "before": combo(self.before_combo),
+        }
+
+    def _select_model(self, name: str) -> None:
+        index = self.model_combo.findData(name or registry.default_model())
+        if index < 0 or not self.model_combo.model().item(index).isEnabled():  # type: ignore[attr-defined]
+            index = self.model_combo.findData(registry.default_model())
+        self.model_combo.setCurrentIndex(max(0, index))
+
     def _restore_settings(self) -> None:
-        s = self.settings
-        geometry = s.value("window/geometry")
+        geometry = self.settings.value("window/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 800)
-        model = str(s.value("enhance/model", registry.default_model()))
-        index = self.model_combo.findData(model)
-        if index >= 0 and self.model_combo.model().item(index).isEnabled():  # type: ignore[attr-defined]
-            self.model_combo.setCurrentIndex(index)
-        else:
-            self.model_combo.setCurrentIndex(max(0, self.model_combo.findData(registry.default_model())))
-        self.scale_spin.setValue(float(s.value("enhance/scale", 4.0)))
-        self.strength_slider.setValue(int(s.value("enhance/strength", 100)))
-        for combo, key in ((self.device_combo, "enhance/device"), (self.format_combo, "output/format"),
-                           (self.tile_combo, "enhance/tile"), (self.before_combo, "view/before")):
-            stored = s.value(key)
-            if stored is not None:
-                found = combo.findData(type(combo.currentData())(stored))
-                if found >= 0:
-                    combo.setCurrentIndex(found)
-        self.quality_spin.setValue(int(s.value("output/quality", 95)))
-        self.samples_spin.setValue(int(s.value("enhance/samples", 4)))
-        self.temperature_spin.setValue(float(s.value("enhance/temperature", DEFAULT_TEMPERATURE)))
+        values = preferences.read_all(self.settings.value)
+        for name, (_get, set_value) in self._bindings().items():
+            set_value(values[name])
         self._update_quality_enabled()
 
     def save_settings(self) -> None:
-        s = self.settings
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("enhance/model", self.model_combo.currentData())
-        s.setValue("enhance/scale", self.scale_spin.value())
-        s.setValue("enhance/strength", self.strength_slider.value())
-        s.setValue("enhance/device", self.device_combo.currentData())
-        s.setValue("enhance/tile", self.tile_combo.currentData())
-        s.setValue("output/format", self.format_combo.currentData())
-        s.setValue("output/quality", self.quality_spin.value())
-        s.setValue("enhance/samples", self.samples_spin.value())
-        s.setValue("enhance/temperature", self.temperature_spin.value())
-        s.setValue("view/before", self.before_combo.currentData())
-        s.sync()
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        for name, (get_value, _set) in self._bindings().items():
+            self.settings.setValue(preferences.SETTINGS[name].key, get_value())
+        self.settings.sync()
 
     def _recent(self) -> list[str]:
         value = self.settings.value("files/recent", [])
@@ -757,7 +763,8 @@ class MainWindow(QMainWindow):
         self._start(job, self.io_pool)
 
     def _on_devices(self, devices: list[tuple[str, str]]) -> None:
-        stored = self.settings.value("enhance/device")
+        device = preferences.SETTINGS["device"]
+        stored = preferences.coerce(device, self.settings.value(device.key))
         for name, description in devices:
             label = {"cuda": "GPU (CUDA)", "mps": "GPU (Apple)", "cpu": "CPU"}.get(name, name)
             index = self.device_combo.findData(name)

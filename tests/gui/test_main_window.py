@@ -430,3 +430,23 @@ def test_magnifier_lens_paints_before_and_after_magnified_under_the_cursor(qtbot
     window.lens_action.setChecked(False)
     assert not window.lens_box.isChecked()
     assert view.grab().toImage().pixelColor(right).lightness() < 20
+
+
+def test_stored_settings_of_the_wrong_type_or_range_fall_back_to_valid_values(qtbot, settings: QSettings) -> None:
+    from srdesk.gui import preferences
+    from srdesk.gui.main_window import MainWindow
+
+    settings.setValue("enhance/scale", "lots")
+    settings.setValue("output/quality", 400)
+    settings.setValue("enhance/temperature", 3.5)
+    settings.setValue("enhance/device", "quantum")
+    settings.setValue("enhance/model", "a-model-that-was-removed")
+    window = MainWindow(settings=settings)
+    qtbot.addWidget(window)
+    assert window.scale_spin.value() == preferences.SETTINGS["scale"].default
+    assert window.quality_spin.value() == 100
+    assert window.temperature_spin.value() == 1.0
+    assert window.device_combo.currentData() == "auto"
+    from srdesk.models import registry
+
+    assert window.model_combo.currentData() == registry.default_model()
