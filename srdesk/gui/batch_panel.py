@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThreadPool, QUrl, Signal
+from PySide6.QtCore import QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QBrush, QColor, QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from srdesk.engine import batch
-from srdesk.gui.worker import Job, format_eta
+from srdesk.gui.worker import Job, JobRunner, format_eta
 
 STATUS_ROLE = Qt.ItemDataRole.UserRole  # the machine-readable status behind the shown text
 STATUS_COLOURS = {"done": "#2e8b3a", "failed": "#c62828"}
@@ -53,14 +53,14 @@ class BatchPanel(QWidget):
     overallProgress = Signal(int, int, str)  # photos finished, photos in the run, time left ("" unknown)
     openResult = Signal(object)  # Path of a finished output, double-clicked
 
-    def __init__(self, options_provider: Any, pool: QThreadPool, parent: QWidget | None = None) -> None:
+    def __init__(self, options_provider: Any, jobs: JobRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._options_provider = options_provider  # (out_dir, pattern, existing) -> batch.BatchOptions
         self._started_at = 0.0
         self._finished_count = 0
         self._outputs: dict[int, str] = {}
         self._counting = False  # a run is in progress: finished rows count towards the overall progress
-        self._pool = pool
+        self._jobs = jobs
         self._sources: list[Path] = []
         self._job: Job | None = None
         self._pause = threading.Event()
@@ -205,7 +205,7 @@ class BatchPanel(QWidget):
         self._job.signals.failed.connect(lambda message: self.summary.setText(message))
         self._job.signals.failed.connect(lambda _m: self._update_buttons())
         self.summary.setText("Working…")
-        self._pool.start(self._job)
+        self._jobs.start(self._job, "model")
         self._update_buttons()
 
     def set_paused(self, paused: bool) -> None:

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -51,7 +51,7 @@ from srdesk.gui.batch_panel import BatchPanel
 from srdesk.gui.convert import to_qimage
 from srdesk.gui.session import Session
 from srdesk.gui.viewer import CompareView, ImagePyramid
-from srdesk.gui.worker import Job, format_eta
+from srdesk.gui.worker import Job, JobRunner, format_eta
 from srdesk.models import registry
 
 log = logging.getLogger(__name__)
@@ -77,20 +77,17 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
         self.settings = settings or QSettings("srdesk", "srdesk")
-        self.model_pool = QThreadPool(self)
-        self.model_pool.setMaxThreadCount(1)  # one model job at a time (one GPU)
-        self.io_pool = QThreadPool(self)
-        self.io_pool.setMaxThreadCount(2)
+        self.jobs = JobRunner(self)
+        self.model_pool, self.io_pool = self.jobs.model_pool, self.jobs.io_pool
         self.session = Session()
         self.original_image: ImagePyramid | None = None
-        self._job: Job | None = None
-        self._jobs: set[Job] = set()  # keep runnables alive until they finish
+        self._job: Job | None = None  # the Enhance in progress (the batch's job is the panel's)
         self.error_box: QMessageBox | None = None
 
         self.setWindowTitle("srdesk")
         self.setAcceptDrops(True)
         self.view = CompareView()
-        self.batch_panel = BatchPanel(self.batch_options, self.model_pool)
+        self.batch_panel = BatchPanel(self.batch_options, self.jobs)
         self.batch_panel.setVisible(False)
         self.batch_panel.finished.connect(self._on_batch_finished)
         self.batch_panel.overallProgress.connect(self._on_batch_progress)
@@ -413,16 +410,9 @@ class MainWindow(QMainWindow):
                                   pattern=pattern, existing=existing)
 
     # ------------------------------------------------------------------ jobs
-    def _start(self, job: Job, pool: QThreadPool) -> None:
-        self._jobs.add(job)
-        job.signals.finished.connect(lambda _r, j=job: self._jobs.discard(j))
-        job.signals.failed.connect(lambda _m, j=job: self._jobs.discard(j))
-        job.signals.cancelled.connect(lambda j=job: self._jobs.discard(j))
-        pool.start(job)
-
     def busy(self) -> bool:
         """An enhance or a batch is running (one model job at a time)."""
-        return self._job is not None or self.batch_panel.running()
+        return self._job is not None or self.jobs.busy("model")
 
     # ------------------------------------------------------------------ open
     def open_dialog(self) -> None:
@@ -442,7 +432,7 @@ class MainWindow(QMainWindow):
         job = Job(work, f"open {path}")
         job.signals.finished.connect(lambda result: self._on_loaded(path, *result))
         job.signals.failed.connect(lambda message: self.show_error("Could not open the photo", message))
-        self._start(job, self.io_pool)
+        self.jobs.start(job, "io")
 
     def _on_loaded(self, path: Path, image: LoadedImage, original: ImagePyramid) -> None:
         if self._job is not None:  # an Enhance of the previous photo: its result would belong to no photo
@@ -494,15 +484,13 @@ class MainWindow(QMainWindow):
         self.eta_label.setText("")
         self.status_label.setText(f"Enhancing with {settings['model']} \u00d7{settings['scale']:g}…")
         self._update_actions(running=True)
-        self._start(self._job, self.model_pool)
+        self.jobs.start(self._job, "model")
 
     def cancel(self) -> None:
-        """Cancel the job in front: the Enhance if one runs, else the batch."""
-        if self._job is not None:
-            self._job.cancel()
+        """Cancel the job in front (Esc): the Enhance or the batch the user is waiting on, nothing else."""
+        job = self.jobs.cancel_front()
+        if job is not None:
             self.status_label.setText("Cancelling…")
-        elif self.batch_panel.running():
-            self.batch_panel.cancel()
 
     def _on_progress(self, done: int, total: int, seconds_left: float) -> None:
         self.progress.setRange(0, total)
@@ -582,7 +570,7 @@ class MainWindow(QMainWindow):
 
             job = Job(work, "before view")
             job.signals.finished.connect(show)
-            self._start(job, self.io_pool)
+            self.jobs.start(job, "io")
 
     # ------------------------------------------------------------------ save
     def suggested_output(self) -> Path | None:
@@ -623,7 +611,7 @@ class MainWindow(QMainWindow):
         job.signals.finished.connect(self._on_saved)
         job.signals.failed.connect(lambda message: self.show_error("Could not save the photo", message))
         self.status_label.setText(f"Saving {target.name}…")
-        self._start(job, self.io_pool)
+        self.jobs.start(job, "io")
 
     def _on_saved(self, path: Path) -> None:
         self.status_label.setText(f"Saved {path}")
@@ -760,7 +748,7 @@ class MainWindow(QMainWindow):
 
         job = Job(work, "device detection")
         job.signals.finished.connect(self._on_devices)
-        self._start(job, self.io_pool)
+        self.jobs.start(job, "io")
 
     def _on_devices(self, devices: list[tuple[str, str]]) -> None:
         device = preferences.SETTINGS["device"]
@@ -788,12 +776,9 @@ class MainWindow(QMainWindow):
                           "on your own machine.")
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self._job is not None:
-            self._job.cancel()
-        self.batch_panel.cancel()
+        self.jobs.cancel_all()
         self.save_settings()
-        self.model_pool.waitForDone(5000)
-        self.io_pool.waitForDone(5000)
+        self.jobs.wait(5000)
         super().closeEvent(event)
 
     def showEvent(self, event: Any) -> None:

@@ -78,3 +78,62 @@ def format_eta(seconds: float) -> str:
     if seconds < 60:
         return f"about {max(1, round(seconds))} s left"
     return f"about {seconds / 60:.0f} min left"
+
+
+class JobRunner(QObject):
+    """Owns the thread pools and every running job; knows what is busy and what is in front.
+
+    Two lanes: ``model`` (one thread: one model at a time, one GPU) for Enhance and batch, ``io``
+    (two threads) for opening, saving and previews. Jobs are kept alive until they end. Cancel
+    (Esc) reaches only the model job in front, the one the user is waiting for.
+    """
+
+    LANES = ("model", "io")
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        from PySide6.QtCore import QThreadPool
+
+        super().__init__(parent)
+        self.model_pool = QThreadPool(self)
+        self.model_pool.setMaxThreadCount(1)
+        self.io_pool = QThreadPool(self)
+        self.io_pool.setMaxThreadCount(2)
+        self._running: dict[str, list[Job]] = {lane: [] for lane in self.LANES}
+
+    def start(self, job: Job, lane: str = "io") -> Job:
+        if lane not in self.LANES:
+            raise ValueError(f"unknown lane {lane!r}")
+        jobs = self._running[lane]
+        jobs.append(job)
+
+        def forget(*_args: Any) -> None:
+            if job in jobs:
+                jobs.remove(job)
+
+        job.signals.finished.connect(forget)
+        job.signals.failed.connect(forget)
+        job.signals.cancelled.connect(forget)
+        (self.model_pool if lane == "model" else self.io_pool).start(job)
+        return job
+
+    def busy(self, lane: str = "model") -> bool:
+        return any(not job.done.is_set() for job in self._running[lane])
+
+    def front(self) -> Job | None:
+        """The model job the user is waiting on (the oldest one not finished)."""
+        return next((job for job in self._running["model"] if not job.done.is_set()), None)
+
+    def cancel_front(self) -> Job | None:
+        job = self.front()
+        if job is not None:
+            job.cancel()
+        return job
+
+    def cancel_all(self) -> None:
+        for jobs in self._running.values():
+            for job in jobs:
+                job.cancel()
+
+    def wait(self, msecs: int = 5000) -> None:
+        self.model_pool.waitForDone(msecs)
+        self.io_pool.waitForDone(msecs)

@@ -450,3 +450,30 @@ def test_stored_settings_of_the_wrong_type_or_range_fall_back_to_valid_values(qt
     from srdesk.models import registry
 
     assert window.model_combo.currentData() == registry.default_model()
+
+
+def test_enhance_during_a_batch_is_refused_and_esc_cancels_only_the_batch(qtbot, tiny_model, window,
+                                                                         tmp_path: Path, test_photo: Path) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    for i in range(4):
+        Image.fromarray((rng.random((160, 160, 3)) * 255).astype(np.uint8)).save(folder / f"b{i}.png")
+    open_photo(qtbot, window, test_photo)
+    pick(window.model_combo, "tiny-x4")
+    pick(window.device_combo, "cpu")
+    window.tile_combo.addItem("32 px", 32)
+    pick(window.tile_combo, 32)
+    window.add_to_batch([str(folder)])
+    panel = window.batch_panel
+    panel.out_dir.setText(str(tmp_path / "out"))
+    panel.start_button.click()
+    qtbot.waitUntil(panel.running, timeout=5_000)
+    window.enhance()  # Enter / Ctrl+E while the queue runs
+    assert window._job is None and "batch queue is running" in window.status_label.text()
+    with qtbot.waitSignal(panel.finished, timeout=30_000) as blocker:
+        window.cancel()  # Esc
+    assert blocker.args[0].cancelled
+    assert not window.jobs.busy("model")
+    enhance(qtbot, window)  # and Enhance works again afterwards
+    assert window.result is not None
