@@ -36,3 +36,20 @@ def sample_photo_pixels() -> np.ndarray:
     from srdesk.core import imageio
 
     return imageio.load(sample_photo()).pixels
+
+
+def test_self_test_fails_a_model_that_no_longer_matches_its_card(monkeypatch) -> None:
+    """Changed weights or numerics show up as a difference to the card's recorded crop PSNR."""
+    from srdesk.models import registry
+    from srdesk.models.weights import read_card
+
+    monkeypatch.delenv("SRDESK_WEIGHTS_DIR", raising=False)
+    card = read_card("srresnet-x4")
+    assert card is not None and "selftest" in card.extra
+    ok, detail = selftest.check_card("srresnet-x4")
+    assert ok and "matches its card" in detail
+    changed = card.with_(extra={**card.extra, "selftest": {**card.extra["selftest"],
+                                                            "psnr": card.extra["selftest"]["psnr"] + 0.5}})
+    monkeypatch.setattr(registry.ModelEntry, "card", lambda self: changed)
+    ok, detail = selftest.check_card("srresnet-x4")
+    assert not ok and "its card says" in detail

@@ -3,7 +3,10 @@
 For every installed method: reduce the bundled sample photo 4x, enlarge it
 back with the method, and check the result's size, that it is not blank, and
 that it is closer to the original than nearest-neighbour (which every real
-enlarger must beat). Prints one line per model; exit status 0 when all pass.
+enlarger must beat). A learned model whose card records a ``selftest`` number
+must also reproduce it on a fixed crop (float32, within CARD_TOLERANCE_DB):
+wrong weights, a broken build or changed numerics show up there. Prints one
+line per model; exit status 0 when all pass.
 """
 
 from __future__ import annotations
@@ -20,6 +23,40 @@ from srdesk.core.evaluate import make_pair, score
 from srdesk.engine import pipeline
 
 SCALE = 4
+CARD_CROP = 192  # the centre of the sample photo, as ground truth
+CARD_TOLERANCE_DB = 0.05
+
+
+def card_crop_psnr(name: str, sample: Path | None = None) -> float:
+    """Y-PSNR of ``name`` (float32, CPU) on the sample photo's centre crop, x4 MATLAB bicubic reduction."""
+    from srdesk.core.resources import sample_photo
+
+    pixels = imageio.load(sample or sample_photo()).pixels
+    top, left = (pixels.shape[0] - CARD_CROP) // 2, (pixels.shape[1] - CARD_CROP) // 2
+    crop = np.clip(np.round(pixels[top : top + CARD_CROP, left : left + CARD_CROP] * 255), 0, 255).astype(np.uint8)
+    hr, lr = make_pair(crop, SCALE)
+    out = pipeline.enhance(lr.astype(np.float32) / 255, name, SCALE, device="cpu", precision="exact").pixels
+    return score(out, hr, SCALE)[0]
+
+
+def card_record(name: str) -> dict[str, object]:
+    """What export writes into a card's ``selftest`` section."""
+    return {"input": f"resources/sample-osprey.jpg, centre {CARD_CROP}x{CARD_CROP}, x{SCALE} MATLAB bicubic",
+            "psnr": round(float(card_crop_psnr(name)), 3)}
+
+
+def check_card(name: str) -> tuple[bool, str]:
+    """Whether the model reproduces its card's self-test number (True with no detail when it has none)."""
+    from srdesk.models import registry
+
+    card = registry.get(name).card()
+    recorded = (card.extra.get("selftest") or {}).get("psnr") if card is not None else None
+    if recorded is None:
+        return True, ""
+    measured = card_crop_psnr(name)
+    if abs(measured - float(recorded)) > CARD_TOLERANCE_DB:
+        return False, f"{measured:.3f} dB on the card's crop, but its card says {recorded:.3f} dB"
+    return True, f"matches its card ({measured:.3f} dB)"
 
 
 def check_model(name: str, hr: np.ndarray, lr: np.ndarray, nearest_psnr: float) -> tuple[bool, str]:
@@ -33,7 +70,10 @@ def check_model(name: str, hr: np.ndarray, lr: np.ndarray, nearest_psnr: float) 
     psnr, ssim = score(out, hr, SCALE)
     if name != "nearest" and psnr <= nearest_psnr:
         return False, f"{psnr:.2f} dB is not better than nearest ({nearest_psnr:.2f} dB)"
-    return True, f"{psnr:.2f} dB, SSIM {ssim:.3f}, {seconds:.2f} s"
+    card_ok, card_detail = check_card(name)
+    if not card_ok:
+        return False, card_detail
+    return True, f"{psnr:.2f} dB, SSIM {ssim:.3f}, {seconds:.2f} s" + (f"; {card_detail}" if card_detail else "")
 
 
 def check_sampler(name: str, hr: np.ndarray, lr: np.ndarray) -> tuple[bool, str]:

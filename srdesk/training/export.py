@@ -22,7 +22,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from srdesk.engine import pipeline
+from srdesk.engine import pipeline, selftest
 from srdesk.engine.evaluation import measure
 from srdesk.models import registry
 from srdesk.models.weights import ModelCard, card_path, sha256_of, weights_dir, write_card
@@ -130,6 +130,8 @@ def export(run_dir: Path, name: str, description: str, benchmarks: Path | None, 
             metrics_real_bicubic=measure("bicubic", benchmarks, scale, "real"),
             metrics_protocol=PROTOCOL.format(scale=scale))
         write_card(card)
+        card = card.with_(extra={**card.extra, "selftest": selftest.card_record(name)})
+        write_card(card)
     registry.get(name)  # the registry must know the name to serve it
     return card_path(name)
 
@@ -146,7 +148,8 @@ def remeasure(name: str, benchmarks: Path) -> Path:
         metrics_real=measure(name, benchmarks, scale, "real"),
         metrics_real_bicubic=measure("bicubic", benchmarks, scale, "real"),
         metrics_protocol=PROTOCOL.format(scale=scale))
-    return write_card(card)
+    write_card(card)
+    return write_card(card.with_(extra={**card.extra, "selftest": selftest.card_record(name)}))
 
 
 def export_pixel_recursive(run_dir: Path, name: str, description: str, faces: Path | None,
