@@ -44,6 +44,8 @@ def test_corpus_is_large_and_varied(corpus: tuple[Path, dict[str, str]]) -> None
     _folder, expect = corpus
     assert len(expect) >= 500
     assert {"ok", "error", "either"} == set(expect.values())
+    undecided = sorted(name for name, e in expect.items() if e == "either")
+    assert undecided == [f"flipped-{k}.jpg" for k in range(4)]  # every other file has a stated outcome
 
 
 def test_batch_survives_every_hostile_input(corpus: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
