@@ -477,3 +477,24 @@ def test_enhance_during_a_batch_is_refused_and_esc_cancels_only_the_batch(qtbot,
     assert not window.jobs.busy("model")
     enhance(qtbot, window)  # and Enhance works again afterwards
     assert window.result is not None
+
+
+def test_crash_hook_logs_the_traceback_and_shows_a_dialog_naming_the_log(qtbot, monkeypatch, caplog) -> None:
+    import sys
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from srdesk.gui import crash
+
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda _parent, _title, text: shown.append(text))
+    passed_on: list[type] = []
+    monkeypatch.setattr(sys, "excepthook", lambda kind, value, tb: passed_on.append(kind))
+    crash.install_excepthook()
+    try:
+        raise RuntimeError("a bug")
+    except RuntimeError:
+        sys.excepthook(*sys.exc_info())
+    assert "RuntimeError: a bug" in caplog.text and "Traceback" in caplog.text
+    assert len(shown) == 1 and "a bug" in shown[0] and "srdesk.log" in shown[0] and "not changed" in shown[0]
+    assert passed_on == [RuntimeError]  # the previous hook still runs
