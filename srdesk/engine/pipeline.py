@@ -81,32 +81,24 @@ def run(
     return out
 
 
-def enhance(
-    image: LoadedImage | np.ndarray,
-    method: str | Upscaler,
-    scale: float = 4,
-    *,
-    progress: ProgressFn | None = None,
-    cancel: CancelToken | None = None,
-    **options: object,
-) -> LoadedImage:
+def _request_for(method: str | Upscaler, scale: float, options: dict[str, object]
+                 ) -> tuple[EnhanceRequest, Upscaler | None]:
+    name = method if isinstance(method, str) else method.name
+    request = EnhanceRequest(model=name, scale=scale, **options)  # type: ignore[arg-type]
+    return request, None if isinstance(method, str) else method
+
+
+def enhance(image: LoadedImage | np.ndarray, method: str | Upscaler, scale: float = 4, *,
+            progress: ProgressFn | None = None, cancel: CancelToken | None = None, **options: object) -> LoadedImage:
     """The first result of :func:`run` for ``method`` (a registry name or a ready upscaler) at ``scale``;
     ``options`` are further :class:`EnhanceRequest` fields (tile, overlap, device, precision...)."""
-    name = method if isinstance(method, str) else method.name
-    request = EnhanceRequest(model=name, scale=scale, **options)  # type: ignore[arg-type]
-    return run(request, image, progress, cancel, upscaler=None if isinstance(method, str) else method)[0]
+    request, upscaler = _request_for(method, scale, options)
+    return run(request, image, progress, cancel, upscaler=upscaler)[0]
 
 
-def enhance_samples(
-    image: LoadedImage | np.ndarray,
-    method: str | Upscaler,
-    scale: float = 4,
-    *,
-    progress: ProgressFn | None = None,
-    cancel: CancelToken | None = None,
-    **options: object,
-) -> list[LoadedImage]:
+def enhance_samples(image: LoadedImage | np.ndarray, method: str | Upscaler, scale: float = 4, *,
+                    progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                    **options: object) -> list[LoadedImage]:
     """All results of :func:`run` (``samples`` of them for a sampling model)."""
-    name = method if isinstance(method, str) else method.name
-    request = EnhanceRequest(model=name, scale=scale, **options)  # type: ignore[arg-type]
-    return run(request, image, progress, cancel, upscaler=None if isinstance(method, str) else method)
+    request, upscaler = _request_for(method, scale, options)
+    return run(request, image, progress, cancel, upscaler=upscaler)

@@ -101,7 +101,7 @@ def sr_data_description(config: dict[str, Any]) -> str:
 
 
 PROTOCOL = ("x{scale}, MATLAB bicubic reduction (clean) or srdesk.core.evaluate.real_degradation (real), "
-            "Y channel (BT.601), {scale} px border shaved; detail = luma gradient energy / ground truth's; "
+            "Y channel (BT.601), {scale} px border shaved; detail = RMS luma gradient / ground truth's; "
             "NIQE on the result (lower is more natural); srdesk-cli eval")
 
 
@@ -122,22 +122,15 @@ def export(run_dir: Path, name: str, description: str, benchmarks: Path | None, 
     card = _ship(run_dir, name, description, sr_config.architecture(), sr_data_description(config), extra, metric,
                  tensors)
     if benchmarks is not None:
-        pipeline.clear_model_cache()
-        scale = sr_config.scale
-        card = card.with_(
-            metrics=measure(name, benchmarks, scale), metrics_bicubic=measure("bicubic", benchmarks, scale),
-            metrics_real=measure(name, benchmarks, scale, "real"),
-            metrics_real_bicubic=measure("bicubic", benchmarks, scale, "real"),
-            metrics_protocol=PROTOCOL.format(scale=scale))
         write_card(card)
-        card = card.with_(extra={**card.extra, "selftest": selftest.card_record(name)})
-        write_card(card)
+        return remeasure(name, benchmarks)
     registry.get(name)  # the registry must know the name to serve it
     return card_path(name)
 
 
 def remeasure(name: str, benchmarks: Path) -> Path:
-    """Measure a shipped SR model again (clean and real inputs) and rewrite its card's metrics; weights untouched."""
+    """Measure a shipped SR model (clean and real inputs, the self-test crop) and write its card's metrics;
+    the weights are not touched."""
     card = registry.get(name).card()
     if card is None:
         raise ValueError(f"{name} has no card to update")
@@ -148,7 +141,7 @@ def remeasure(name: str, benchmarks: Path) -> Path:
         metrics_real=measure(name, benchmarks, scale, "real"),
         metrics_real_bicubic=measure("bicubic", benchmarks, scale, "real"),
         metrics_protocol=PROTOCOL.format(scale=scale))
-    write_card(card)
+    write_card(card)  # the self-test reads the card it checks against
     return write_card(card.with_(extra={**card.extra, "selftest": selftest.card_record(name)}))
 
 
