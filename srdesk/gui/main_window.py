@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QRectF, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -45,7 +45,7 @@ from srdesk.core.constants import DEFAULT_TEMPERATURE, GUI_SCALE_MAX, READABLE_S
 from srdesk.core.imageio import LoadedImage
 from srdesk.core.request import EnhanceRequest
 from srdesk.core.resources import sample_photo
-from srdesk.engine import batch, pipeline
+from srdesk.engine import batch, pipeline, regions
 from srdesk.gui import preferences
 from srdesk.gui.batch_panel import BatchPanel
 from srdesk.gui.convert import to_qimage
@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         self.jobs = JobRunner(self)
         self.model_pool, self.io_pool = self.jobs.model_pool, self.jobs.io_pool
         self.session = Session()
+        self.session.listeners.append(self._on_session)
         self.original_image: ImagePyramid | None = None
         self._job: Job | None = None  # the Enhance in progress (the batch's job is the panel's)
         self.error_box: QMessageBox | None = None
@@ -235,6 +236,7 @@ class MainWindow(QMainWindow):
         self.mode_slider.toggled.connect(lambda on: on and self.view.set_mode("slider"))
         self.mode_side.toggled.connect(lambda on: on and self.view.set_mode("side"))
         self.view.modeChanged.connect(self._on_view_mode)
+        self.view.boxDrawn.connect(self._on_box_drawn)
 
         layout = QVBoxLayout(panel)
         layout.addLayout(form)
@@ -442,6 +444,7 @@ class MainWindow(QMainWindow):
         self._clear_samples()
         self.view.set_images(original, None)
         self.view.fit()
+        self._show_box()
         notes = "; ".join(image.meta.notes)
         self.setWindowTitle(f"srdesk \u2014 {path.name} ({human_size(image)})")
         self.status_label.setText(f"{path.name}: {human_size(image)}" + (f" ({notes})" if notes else ""))
@@ -461,10 +464,23 @@ class MainWindow(QMainWindow):
         request = self.enhance_request()
         settings = {"model": request.model, "scale": request.scale}
         before_bicubic = self.before_combo.currentData() == "bicubic"
+        box = self.session.face_box if registry.get(request.model).sampler else None
+        height, width = photo.image.pixels.shape[:2]
+        if box is None and regions.needs_a_box(registry.get(request.model).kind, height, width):
+            self.show_error(
+                "Mark the face first",
+                f"{registry.get(request.model).display_name} enlarges tiny faces (up to about "
+                f"{regions.SMALL_FACE_PX}x{regions.SMALL_FACE_PX} pixels); on a whole {width}x{height} photo it "
+                "would paint face-like noise. Hold Shift and drag a box around a small face, then Enhance; "
+                "or pick a photo method.")
+            return
 
         def work(progress: Any, cancel: threading.Event
                  ) -> tuple[list[LoadedImage], list[ImagePyramid], ImagePyramid | None]:
-            results = pipeline.run(request, photo.image, progress, cancel)
+            if box is not None:
+                results = regions.enhance_box(request, photo.image, box, progress=progress, cancel=cancel)
+            else:
+                results = pipeline.run(request, photo.image, progress, cancel)
             before = None
             if before_bicubic:
                 smooth = pipeline.run(request.with_(model="bicubic"), photo.image, cancel=cancel)[0]
@@ -517,6 +533,7 @@ class MainWindow(QMainWindow):
             log.info("dropped a result of a photo that is no longer open")
             return
         self.view.set_images(before or self.original_image, afters[0])
+        self._show_box()
         self.samples_list.blockSignals(True)
         self.samples_list.clear()
         if len(results) > 1:
@@ -713,6 +730,34 @@ class MainWindow(QMainWindow):
 
     def _update_quality_enabled(self) -> None:
         self.quality_spin.setEnabled(self.format_combo.currentData() in ("", "jpg", "webp"))
+
+    def _on_session(self, what: str) -> None:
+        if what == "box":
+            self._show_box()
+
+    def _show_box(self) -> None:
+        """The marked face, outlined in the view's current frame (the photo's or the enlarged result's)."""
+        box, photo = self.session.face_box, self.session.photo
+        frame = self.view.frame_size()
+        if box is None or photo is None or frame.width() <= 0:
+            self.view.set_box(None)
+            return
+        ratio = frame.width() / photo.image.pixels.shape[1]
+        self.view.set_box(QRectF(box.left * ratio, box.top * ratio, box.width * ratio, box.height * ratio))
+
+    def _on_box_drawn(self, rect: Any) -> None:
+        """A Shift+drag box on the view, in the photo's own pixels (the view may show the enlarged result)."""
+        photo = self.session.photo
+        frame = self.view.frame_size()
+        if photo is None or frame.width() <= 0:
+            return
+        _height, width = photo.image.pixels.shape[:2]
+        ratio = width / frame.width()
+        box = self.session.mark_face(regions.Box(int(rect.left() * ratio), int(rect.top() * ratio),
+                                                 round(rect.right() * ratio), round(rect.bottom() * ratio)))
+        if box is not None:
+            self.status_label.setText(f"Face marked: {box.width}x{box.height} px at ({box.left}, {box.top}). "
+                                      "Enhance with the faces model enlarges it in the photo.")
 
     def _on_view_mode(self, mode: str) -> None:
         """Keep the radio buttons true to what the view shows (T flips to a single image)."""

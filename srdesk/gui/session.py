@@ -17,6 +17,7 @@ from typing import Any
 
 from srdesk.core.imageio import LoadedImage
 from srdesk.core.request import EnhanceRequest
+from srdesk.engine.regions import Box
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,9 @@ class Session:
     def __init__(self) -> None:
         self.photo: Photo | None = None
         self.results: Results | None = None
+        self.face_box: Box | None = None  # a marked small face in the photo's pixels (for sampling models)
         self._generation = 0
-        self.listeners: list[Callable[[str], None]] = []  # called with "photo", "results" or "selection"
+        self.listeners: list[Callable[[str], None]] = []  # called with "photo", "results", "selection", "box"
 
     def _emit(self, what: str) -> None:
         for listener in list(self.listeners):
@@ -62,6 +64,7 @@ class Session:
         self._generation += 1
         self.photo = Photo(Path(path).resolve(), image, self._generation)
         self.results = None
+        self.face_box = None
         self._emit("photo")
         return self.photo
 
@@ -73,6 +76,17 @@ class Session:
         self.results = Results(request, generation, list(images), list(views or []), before_view)
         self._emit("results")
         return True
+
+    def mark_face(self, box: Box | None) -> Box | None:
+        """Remember a box in the photo's pixels (clipped to it); None or an empty box clears it."""
+        if self.photo is None or box is None:
+            self.face_box = None
+        else:
+            height, width = self.photo.image.pixels.shape[:2]
+            clipped = Box(max(0, box.left), max(0, box.top), min(width, box.right), min(height, box.bottom))
+            self.face_box = clipped if clipped.width > 0 and clipped.height > 0 else None
+        self._emit("box")
+        return self.face_box
 
     def select(self, index: int) -> bool:
         if self.results is None or not 0 <= index < len(self.results.images):

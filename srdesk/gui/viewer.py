@@ -63,6 +63,7 @@ class CompareView(QWidget):
     zoomChanged = Signal(float)
     sliderMoved = Signal(float)
     modeChanged = Signal(str)
+    boxDrawn = Signal(QRectF)  # Shift+drag: a rectangle in frame pixels (e.g. around a small face)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -82,6 +83,8 @@ class CompareView(QWidget):
         self._drag_origin = QPointF()
         self._drag_centre = QPointF()
         self._fit = True
+        self.box: QRectF | None = None  # a marked rectangle in frame pixels, outlined over the images
+        self._box_origin = QPointF()
         self.lens = False  # the magnifier lens follows the cursor
         self._cursor: QPointF | None = None
 
@@ -134,6 +137,8 @@ class CompareView(QWidget):
         if not self._size.isValid() or self._size.isEmpty():
             return
         self._fit = True
+        self.box: QRectF | None = None  # a marked rectangle in frame pixels, outlined over the images
+        self._box_origin = QPointF()
         self.lens = False  # the magnifier lens follows the cursor
         self._cursor: QPointF | None = None
         width, height = self.view_size()
@@ -181,6 +186,10 @@ class CompareView(QWidget):
     def set_slider(self, fraction: float) -> None:
         self.slider = max(0.0, min(1.0, fraction))
         self.sliderMoved.emit(self.slider)
+        self.update()
+
+    def set_box(self, box: QRectF | None) -> None:
+        self.box = QRectF(box) if box is not None else None
         self.update()
 
     def set_lens(self, on: bool) -> None:
@@ -291,6 +300,17 @@ class CompareView(QWidget):
             self._label(painter, QPointF(self.width() / 2 + 8, 8), "After")
         elif self.mode in ("before", "after") and self.has_result():
             self._label(painter, QPointF(8, 8), self.mode.capitalize())
+        if self.box is not None:
+            view = self.panes()[0][1]
+            frame = self.frame_rect_in(view)
+            scale = frame.width() / max(1, self._size.width())
+            outline = QRectF(frame.left() + self.box.left() * scale, frame.top() + self.box.top() * scale,
+                             self.box.width() * scale, self.box.height() * scale)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(QPen(QColor(0, 0, 0, 200), 3))
+            painter.drawRect(outline)
+            painter.setPen(QPen(QColor(255, 220, 0), 1.5, Qt.PenStyle.DashLine))
+            painter.drawRect(outline)
         if self.lens and self._cursor is not None:
             self._draw_lens(painter, self._cursor)
 
@@ -340,6 +360,12 @@ class CompareView(QWidget):
         if event.button() != Qt.MouseButton.LeftButton:
             return
         pos = event.position()
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier and self._size.isValid():
+            self._drag = "box"
+            self._box_origin = self._frame_point(pos)
+            self.set_box(QRectF(self._box_origin, self._box_origin))
+            self.setCursor(Qt.CursorShape.CrossCursor)
+            return
         self._drag = "slider" if self._near_slider(pos.x()) else "pan"
         self._drag_origin = pos
         self._drag_centre = QPointF(self.centre)
@@ -350,7 +376,9 @@ class CompareView(QWidget):
         self._cursor = pos
         if self.lens:
             self.update()
-        if self._drag == "slider":
+        if self._drag == "box":
+            self.set_box(QRectF(self._box_origin, self._frame_point(pos)).normalized())
+        elif self._drag == "slider":
             self.set_slider(pos.x() / max(1, self.width()))
         elif self._drag == "pan":
             delta = (pos - self._drag_origin) / self.zoom
@@ -370,7 +398,18 @@ class CompareView(QWidget):
         self._cursor = QPointF(point)
         self.update()
 
+    def _frame_point(self, pos: QPointF) -> QPointF:
+        """The frame pixel under a widget point, clamped to the frame."""
+        view = next((v for _which, v, clip in self.panes() if clip.contains(pos)), QRectF(self.rect()))
+        point = self.widget_to_frame(pos, view)
+        return QPointF(min(max(point.x(), 0.0), self._size.width()), min(max(point.y(), 0.0), self._size.height()))
+
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._drag == "box" and self.box is not None:
+            if self.box.width() >= 2 and self.box.height() >= 2:
+                self.boxDrawn.emit(QRectF(self.box))
+            else:
+                self.set_box(None)
         self._drag = None
         self.setCursor(Qt.CursorShape.OpenHandCursor)
 

@@ -140,7 +140,7 @@ def test_event_loop_keeps_running_and_cancel_leaves_no_result(qtbot, tiny_model,
     assert window.result is None
     assert not window.save_action.isEnabled() and not window.save_button.isEnabled()  # nothing to save
     assert window.enhance_button.isEnabled()  # usable again
-    enhance(qtbot, window)
+    enhance(qtbot, window, timeout=120_000)  # 64 tiles: generous on a loaded machine
     assert window.result is not None and window.result.size == (1024, 1024)
 
 
@@ -498,3 +498,38 @@ def test_crash_hook_logs_the_traceback_and_shows_a_dialog_naming_the_log(qtbot, 
     assert "RuntimeError: a bug" in caplog.text and "Traceback" in caplog.text
     assert len(shown) == 1 and "a bug" in shown[0] and "srdesk.log" in shown[0] and "not changed" in shown[0]
     assert passed_on == [RuntimeError]  # the previous hook still runs
+
+
+def test_faces_model_asks_for_a_box_on_a_photo_then_enhances_only_the_marked_face(qtbot, tiny_sampler, window,
+                                                                                    tmp_path: Path) -> None:
+    photo = tmp_path / "group.png"
+    Image.fromarray((np.random.default_rng(5).random((48, 64, 3)) * 255).astype(np.uint8)).save(photo)
+    open_photo(qtbot, window, photo)
+    pick(window.model_combo, tiny_sampler.name)
+    pick(window.device_combo, "cpu")
+    window.samples_spin.setValue(2)
+    with qtbot.waitSignal(window.errorShown, timeout=5_000) as blocker:
+        window.enhance()  # a 64x48 photo is not a tiny face: say so, do not paint noise over it
+    assert "Shift and drag a box" in blocker.args[0] and window._job is None
+    window.error_box.close()
+    view = window.view
+    frame = view.frame_rect_in(view.panes()[0][1])
+    zoom = frame.width() / 64
+
+    def at(x: float, y: float) -> QPoint:
+        return QPointF(frame.left() + x * zoom, frame.top() + y * zoom).toPoint()
+
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, at(20, 12))
+    qtbot.mouseMove(view, at(36, 28))
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, at(36, 28))
+    box = window.session.face_box
+    assert box is not None and abs(box.left - 20) <= 1 and abs(box.right - 36) <= 1 and abs(box.bottom - 28) <= 1
+    enhance(qtbot, window)
+    assert len(window.results) == 2 and window.result.size == (256, 192)
+    assert window.samples_list.isVisible() and window.samples_list.count() == 2
+    assert any("face box" in note for note in window.result.meta.notes)
+    # the marked face is outlined on the enlarged result, at the same place in the photo
+    assert view.box is not None and abs(view.box.left() - box.left * 4) < 1
+    painted = from_qimage(view.after_image())
+    base = np.asarray(Image.open(photo).resize((256, 192), Image.Resampling.LANCZOS)).astype(int)
+    assert np.abs(painted[:20] - base[:20]).mean() < 4  # far from the box: the photo enlarged as usual
