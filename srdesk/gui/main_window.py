@@ -537,9 +537,16 @@ class MainWindow(QMainWindow):
         self.samples_list.blockSignals(True)
         self.samples_list.clear()
         if len(results) > 1:
+            box, photo = self.session.face_box, self.session.photo
             for k, pyramid in enumerate(afters):
-                icon = QIcon(QPixmap.fromImage(pyramid.levels[-1].scaled(96, 96, Qt.AspectRatioMode.KeepAspectRatio,
-                                                            Qt.TransformationMode.SmoothTransformation)))
+                picture = pyramid.levels[-1]
+                if box is not None and photo is not None:  # a face box: show the face, not the whole photo
+                    full = pyramid.levels[0]
+                    ratio = full.width() / photo.image.pixels.shape[1]
+                    picture = full.copy(int(box.left * ratio), int(box.top * ratio), int(box.width * ratio),
+                                        int(box.height * ratio))
+                icon = QIcon(QPixmap.fromImage(picture.scaled(96, 96, Qt.AspectRatioMode.KeepAspectRatio,
+                                                              Qt.TransformationMode.SmoothTransformation)))
                 QListWidgetItem(icon, f"Sample {k + 1}", self.samples_list)
             self.samples_list.setCurrentRow(0)
         self.samples_list.blockSignals(False)
