@@ -96,6 +96,17 @@ def training_degradation(config: SRConfig) -> Degradation | None:
     return base.milder(config.degradation_strength) if config.degradation_strength != 1.0 else base
 
 
+def init_matching(module: nn.Module, state: dict[str, torch.Tensor]) -> str:
+    """Start from another run's weights: every tensor whose name and shape match (all of them for the same
+    network; for another scale, everything but the upsampling stages that differ)."""
+    own = module.state_dict()
+    matched = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    if not matched:
+        raise ValueError("the --init-from weights share no tensor with this network")
+    module.load_state_dict(matched, strict=False)
+    return f"initialised {len(matched)} of {len(own)} tensors from the given weights"
+
+
 def build_generator(config: SRConfig) -> nn.Module:
     """The network the card's architecture describes: built by the registry's descriptor, as srdesk loads it."""
     params = config.architecture()
@@ -115,7 +126,7 @@ class SRTrainer(Trainer):
             raise ValueError(f"unknown adversarial loss {config.adversarial!r}; use one of {losses.ADVERSARIAL}")
         self.generator = build_generator(config).to(self.device)
         if config.init_from:
-            self.generator.load_state_dict(load_file(config.init_from))
+            self.init_report = init_matching(self.generator, load_file(config.init_from))
         self.pixel = losses.pixel_loss(config.pixel_loss)
         self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=config.lr, betas=(0.9, 0.99))
         self.discriminator: nn.Module | None = None
