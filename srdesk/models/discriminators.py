@@ -8,6 +8,11 @@
   conditional: it sees the LR input enlarged to the output size next to the
   (real or generated) HR image and answers one logit per patch.
 
+* :class:`UNetDiscriminatorSN`: Real-ESRGAN (Wang et al. 2021) -- a U-Net
+  whose every convolution after the first is spectrally normalised; it
+  answers one logit per *pixel*, so it judges local texture everywhere and
+  gives the generator a detailed, stable signal on realistic, varied inputs.
+
 ``norm`` selects "batch" (the papers), "instance" or "none"; WGAN-GP needs a
 critic without batch norm because its penalty is per sample.
 """
@@ -100,7 +105,55 @@ class PatchDiscriminator(nn.Module):
         return activations_after_each_relu(self.net, self._paired(x, condition))
 
 
-DISCRIMINATORS: dict[str, type[nn.Module]] = {"srgan": SRGANDiscriminator, "patch": PatchDiscriminator}
+class UNetDiscriminatorSN(nn.Module):
+    """Real-ESRGAN's discriminator: 3 strided convs down, 3 bilinear-upsampled convs up with skips, 2 more
+    convs and a 1-channel head; spectral norm on all but the first and last; LeakyReLU 0.2.
+
+    ``norm`` is accepted for a uniform interface; spectral normalisation replaces it.
+    """
+
+    def __init__(self, in_channels: int = 3, base_channels: int = 64, norm: str = "none") -> None:
+        super().__init__()
+        sn = nn.utils.parametrizations.spectral_norm
+        c = base_channels
+        self.conv0 = nn.Conv2d(in_channels, c, 3, 1, 1)
+        self.down = nn.ModuleList([sn(nn.Conv2d(c, c * 2, 4, 2, 1, bias=False)),
+                                   sn(nn.Conv2d(c * 2, c * 4, 4, 2, 1, bias=False)),
+                                   sn(nn.Conv2d(c * 4, c * 8, 4, 2, 1, bias=False))])
+        self.up = nn.ModuleList([sn(nn.Conv2d(c * 8, c * 4, 3, 1, 1, bias=False)),
+                                 sn(nn.Conv2d(c * 4, c * 2, 3, 1, 1, bias=False)),
+                                 sn(nn.Conv2d(c * 2, c, 3, 1, 1, bias=False))])
+        self.extra = nn.ModuleList([sn(nn.Conv2d(c, c, 3, 1, 1, bias=False)),
+                                    sn(nn.Conv2d(c, c, 3, 1, 1, bias=False))])
+        self.head = nn.Conv2d(c, 1, 3, 1, 1)
+
+    def _run(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        features = []
+        x = F.leaky_relu(self.conv0(x), 0.2)
+        skips = [x]
+        for conv in self.down:
+            x = F.leaky_relu(conv(x), 0.2)
+            skips.append(x)
+            features.append(x)
+        skips.pop()  # the bottom of the U is x itself
+        for conv in self.up:
+            x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+            x = F.leaky_relu(conv(x), 0.2) + skips.pop()
+            features.append(x)
+        for conv in self.extra:
+            x = F.leaky_relu(conv(x), 0.2)
+        return self.head(x), features
+
+    def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        return self._run(x)[0]
+
+    def forward_features(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> list[torch.Tensor]:
+        return self._run(x)[1]
+
+
+DISCRIMINATORS: dict[str, type[nn.Module]] = {
+    "srgan": SRGANDiscriminator, "patch": PatchDiscriminator, "unet": UNetDiscriminatorSN,
+}
 
 
 def build_discriminator(kind: str, base_channels: int = 64, norm: str = "batch") -> nn.Module:

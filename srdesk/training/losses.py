@@ -98,3 +98,55 @@ def feature_matching_loss(real_features: list[torch.Tensor], fake_features: list
     """Mean of per-layer MSEs between the critic's features of HR and SR images."""
     losses = [F.mse_loss(f, r.detach()) for r, f in zip(real_features, fake_features, strict=True)]
     return torch.stack(losses).mean()
+
+
+class RandomFeatures(nn.Module):
+    """A fixed, randomly initialised deep CNN whose features serve as a content loss.
+
+    Liu et al. 2021 ("Generic Perceptual Loss for Modeling Structured Output Dependencies", CVPR) show
+    that the *structure* of a deep network, not its ImageNet training, carries most of a perceptual
+    loss's value: a VGG-shaped network with random (Kaiming) weights gives useful multi-scale
+    features. That needs no outside weights, which cannot be downloaded here. The layout is VGG16's
+    first three stages (64-64, 128-128, 256-256-256, ReLU, max-pooling); the loss is the mean L1
+    distance of the features after each stage, each normalised by the target's mean magnitude.
+    """
+
+    def __init__(self, seed: int = 0) -> None:
+        super().__init__()
+        generator = torch.Generator().manual_seed(seed)
+        stages, channels = [], 3
+        for widths in ((64, 64), (128, 128), (256, 256, 256)):
+            layers: list[nn.Module] = []
+            for width in widths:
+                conv = nn.Conv2d(channels, width, 3, padding=1)
+                with torch.no_grad():
+                    std = (2.0 / (9 * channels)) ** 0.5
+                    conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) * std)
+                    conv.bias.zero_()
+                layers += [conv, nn.ReLU()]
+                channels = width
+            stages.append(nn.Sequential(*layers))
+        self.stages = nn.ModuleList(stages)
+        self.requires_grad_(False)
+        self.eval()
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        outputs = []
+        for k, stage in enumerate(self.stages):
+            if k:
+                x = F.max_pool2d(x, 2)
+            x = stage(x)
+            outputs.append(x)
+        return outputs
+
+    def forward(self, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+        terms = []
+        for fake, real in zip(self.features(sr), self.features(hr), strict=True):
+            real = real.detach()
+            terms.append(F.l1_loss(fake, real) / (real.abs().mean() + 1e-6))
+        return torch.stack(terms).mean()
+
+
+CONTENT_LOSSES = ("pixel", "features", "random-features")
+"""pixel: the pixel loss; features: the discriminator's own features (feature matching);
+random-features: :class:`RandomFeatures` (generic perceptual loss)."""

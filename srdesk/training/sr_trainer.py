@@ -51,10 +51,10 @@ class SRConfig(RunConfig):
     # stage 2 (empty adversarial = stage 1)
     adversarial: str = ""
     adv_weight: float = 1e-3
-    content_loss: str = "features"  # "pixel" | "features" (discriminator feature matching)
+    content_loss: str = "features"  # losses.CONTENT_LOSSES: "pixel" | "features" | "random-features"
     content_weight: float = 1.0
     pixel_weight: float = 0.0  # extra pixel term during stage 2
-    discriminator: str = "srgan"  # "srgan" | "patch"
+    discriminator: str = "srgan"  # models.discriminators.DISCRIMINATORS: "srgan" | "patch" | "unet"
     d_norm: str = "batch"
     d_channels: int = 64  # the discriminator's first width (the paper's 64, doubling to 512)
     d_lr: float = 1e-4
@@ -84,6 +84,8 @@ def apply_stage2_defaults(config: SRConfig) -> SRConfig:
             config.d_norm = "none"  # the penalty is per sample: no batch norm in the critic
     elif config.adversarial == "patchgan":
         config.discriminator = "patch"
+    if config.discriminator == "unet":
+        config.d_norm = "none"  # spectral normalisation takes the place of batch norm
     return config
 
 
@@ -129,6 +131,10 @@ class SRTrainer(Trainer):
             self.init_report = init_matching(self.generator, load_file(config.init_from))
         self.pixel = losses.pixel_loss(config.pixel_loss)
         self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=config.lr, betas=(0.9, 0.99))
+        if config.content_loss not in losses.CONTENT_LOSSES:
+            raise ValueError(f"unknown content loss {config.content_loss!r}; use one of {losses.CONTENT_LOSSES}")
+        self.perceptual = losses.RandomFeatures(config.seed).to(self.device) \
+            if config.content_loss == "random-features" else None
         self.discriminator: nn.Module | None = None
         self.d_opt: torch.optim.Optimizer | None = None
         if config.adversarial:
@@ -235,6 +241,9 @@ class SRTrainer(Trainer):
             sr = self.generator(lr).float()
             if cfg.content_loss == "features":
                 content = losses.feature_matching_loss(disc.forward_features(hr, lr), disc.forward_features(sr, lr))
+            elif cfg.content_loss == "random-features":
+                assert self.perceptual is not None
+                content = self.perceptual(sr, hr)
             else:
                 content = self.pixel(sr, hr)
             adversarial = losses.generator_adversarial_loss(kind, disc(sr, lr).float())

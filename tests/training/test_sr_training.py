@@ -173,3 +173,38 @@ def test_checkpoint_and_log_files(tmp_path: Path) -> None:
     assert lines[0].startswith("step,time,lr") and len(lines) == 5
     state = torch.load(run / "checkpoint.pt", weights_only=True)  # no pickled code in checkpoints
     assert state["step"] == 4
+
+
+def test_unet_discriminator_with_random_feature_content_learns(tmp_path: Path) -> None:
+    """Real-ESRGAN's per-pixel U-Net critic (spectral norm) and the generic perceptual loss train together."""
+    torch.manual_seed(0)
+    config = apply_stage2_defaults(tiny_config(tmp_path, adversarial="gan", discriminator="unet",
+                                               content_loss="random-features", adv_weight=1e-2, pixel_weight=1.0))
+    assert config.d_norm == "none"
+    config.d_lr = 1e-3
+    trainer = SRTrainer(config, data=SyntheticCrops())
+    assert type(trainer.discriminator).__name__ == "UNetDiscriminatorSN"
+    first = np.mean([trainer.train_step()["pixel"] for _ in range(3)])
+    for _ in range(25):
+        out = trainer.train_step()
+    last = np.mean([trainer.train_step()["pixel"] for _ in range(3)])
+    assert last < first and np.isfinite(out["d_loss"]) and out["content"] > 0
+
+
+def test_random_features_loss_is_fixed_zero_on_equal_images_and_passes_gradients() -> None:
+    a, b = losses.RandomFeatures(seed=1), losses.RandomFeatures(seed=1)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    assert not any(p.requires_grad for p in a.parameters())
+    hr = torch.rand(2, 3, 32, 32)
+    assert float(a(hr, hr)) == 0.0
+    sr = (hr + 0.1 * torch.randn_like(hr)).requires_grad_(True)
+    loss = a(sr, hr)
+    loss.backward()
+    assert float(loss.detach()) > 0 and sr.grad is not None and float(sr.grad.abs().sum()) > 0
+    blurred = torch.nn.functional.avg_pool2d(hr, 3, 1, 1)
+    assert float(a(blurred, hr)) > 0.05  # blur is seen
+
+
+def test_unknown_content_loss_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown content loss"):
+        SRTrainer(tiny_config(tmp_path, content_loss="vgg"), data=SyntheticCrops())
