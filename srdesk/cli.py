@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="srdesk-cli", description="Make photos larger and sharper.")
     parser.add_argument("--version", action="version", version=f"srdesk {__version__}")
+    parser.add_argument("--models-dir", type=Path, default=None,
+                        help="your models folder (default: $SRDESK_MODELS_DIR, else models/ in srdesk's data folder)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     enhance = sub.add_parser("enhance", help="enlarge photos (files or folders)")
@@ -89,7 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     enhance.add_argument("--max-pixels", type=float, default=imageio.DEFAULT_MAX_PIXELS / 1e6,
                          help="refuse inputs above this many megapixels (default %(default)g)")
 
-    sub.add_parser("models", help="list methods and models with their measured quality")
+    models = sub.add_parser("models", help="list methods and models; add or remove your own (ncnn) models")
+    models.add_argument("action", nargs="?", choices=["list", "add", "remove"], default="list")
+    models.add_argument("items", nargs="*", metavar="FILE|NAME",
+                        help="add: ncnn .param files (each with its .bin beside it); remove: model names")
 
     evaluate = sub.add_parser("eval", help="benchmark a method: Y-PSNR/SSIM on a dataset folder")
     evaluate.add_argument("--model", "-m", required=True)
@@ -180,9 +185,46 @@ def warn_sampling_time(model: str, device: str, sources: list[Path], samples: in
           f"will take about {seconds / 60:.1f} min on the {where}", file=sys.stderr)
 
 
-def cmd_models() -> int:
+def models_add(folder: Path, files: list[str]) -> int:
+    """Copy ncnn .param/.bin pairs into the models folder (never over a file of another model)."""
+    from srdesk.engine import user_models
+
+    if not files:
+        print("srdesk-cli: models add needs one or more .param files", file=sys.stderr)
+        return EXIT_USAGE
+    failed = 0
+    for raw in files:
+        try:
+            name = user_models.add(folder, Path(raw))
+        except SrdeskError as exc:
+            print(f"srdesk-cli: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        print(f"added {name} ({folder / (name + '.param')}); measure it with srdesk-cli eval -m {name} ...")
+    return EXIT_FAILURES if failed else EXIT_OK
+
+
+def models_remove(folder: Path, names: list[str]) -> int:
+    from srdesk.engine import user_models
+
+    failed = 0
+    for name in names:
+        try:
+            user_models.remove(folder, name)
+            print(f"removed {name}")
+        except SrdeskError as exc:
+            print(f"srdesk-cli: {exc}", file=sys.stderr)
+            failed += 1
+    return EXIT_FAILURES if failed else EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace | None = None, folder: Path | None = None) -> int:
     from srdesk.models import registry
 
+    if args is not None and folder is not None and args.action == "add":
+        return models_add(folder, args.items)
+    if args is not None and folder is not None and args.action == "remove":
+        return models_remove(folder, args.items)
     rows = []
     for e in registry.entries():
         scale = f"x{e.scale}" if e.scale else "any"
@@ -205,6 +247,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     result = evaluate_model(args.model, args.dataset, args.scale, args.degradation, args.device, args.precision,
                             strength=args.strength, threads=args.threads)
+    entry = registry.get(args.model)
+    if entry.path is not None:  # an added model: keep the measurement in its card in the models folder
+        from srdesk.engine import user_models
+
+        user_models.save_measurement(Path(entry.path), result.dataset, args.degradation, args.scale,
+                                     result.mean_psnr, result.mean_ssim, result.mean_detail, result.mean_niqe)
     if args.json:
         print(json.dumps({"model": args.model, **result.to_dict()}))
     else:
@@ -226,11 +274,16 @@ def main(argv: list[str] | None = None) -> int:
 
         return train_main(argv[1:])
     args = build_parser().parse_args(argv)
+    from srdesk.core.resources import user_models_dir
+    from srdesk.models import registry
+
+    models_folder = args.models_dir or user_models_dir()
+    registry.add_user_models(models_folder)
     try:
         if args.command == "enhance":
             return cmd_enhance(args)
         if args.command == "models":
-            return cmd_models()
+            return cmd_models(args, models_folder)
         if args.command == "eval":
             return cmd_eval(args)
     except SrdeskError as exc:

