@@ -1,7 +1,7 @@
 """Texture: how much real detail each x4 method restores, and side-by-side crops.
 
     python bench/texture_crops.py [--models bicubic,srresnet-x4,srgan-x4] [--weights extra.safetensors ...]
-                                  [--figure docs/texture-crops.png]
+                                  [--degradation clean|real] [--figure docs/texture-crops.png]
 
 PSNR rewards the blurry average; SRGAN is meant to trade a little of it for
 texture. Next to Y-PSNR this prints the *detail ratio*: the energy of the
@@ -52,16 +52,17 @@ def upscaler_from_run(weights: Path) -> pipeline.Upscaler:
     from safetensors.torch import load_file
 
     from srdesk.core.devices import resolve_device
+    from srdesk.models import registry
     from srdesk.models.base import TorchUpscaler
-    from srdesk.models.registry import ARCHITECTURES
-    from srdesk.training.sr_trainer import SRConfig
 
-    params = SRConfig(**json.loads((weights.parent / "config.json").read_text())).architecture()
-    factory, radius = ARCHITECTURES[params["arch"]]
-    module = factory(params)
+    config = json.loads((weights.parent / "config.json").read_text())
+    params = {"arch": "srresnet", "scale": config["scale"], "num_blocks": config["blocks"],
+              "channels": config["channels"], "batch_norm": config["batch_norm"], "image_skip": config["image_skip"]}
+    arch = registry.architecture(params["arch"])
+    module = arch.build(params)
     module.load_state_dict(load_file(str(weights)))
     return TorchUpscaler(str(weights), module, int(params["scale"]), resolve_device("auto"),
-                         receptive_radius=radius(params))
+                         receptive_radius=arch.receptive_radius(params))
 
 
 def main() -> int:
@@ -70,6 +71,8 @@ def main() -> int:
     parser.add_argument("--weights", type=Path, nargs="*", default=[])
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/benchmarks")
     parser.add_argument("--figure", type=Path, default=None)
+    parser.add_argument("--degradation", choices=("clean", "real"), default="clean",
+                        help="real: inputs made as photos really come (srdesk-cli eval --degradation real)")
     args = parser.parse_args()
     scale = 4
     methods: dict[str, pipeline.Upscaler] = {}
@@ -88,7 +91,7 @@ def main() -> int:
         if not path.exists():
             print(f"missing {path}", file=sys.stderr)
             continue
-        hr, lr = make_pair(load_ground_truth(path), scale)
+        hr, lr = make_pair(load_ground_truth(path), scale, args.degradation, key=f"{dataset}/{file}")
         row = []
         for name, upscaler in methods.items():
             sr = pipeline.enhance(lr.astype(np.float32) / 255.0, upscaler, scale).pixels
