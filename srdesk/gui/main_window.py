@@ -194,6 +194,17 @@ class MainWindow(QMainWindow):
         self.sampler_rows = [self.samples_spin, self.temperature_spin]
         self._form = form
         form.addRow("Scale", self.scale_spin)
+        self.width_spin = QSpinBox()
+        self.width_spin.setRange(1, 200_000)
+        self.width_spin.setSuffix(" px")
+        self.width_spin.setToolTip("The result's width in pixels: sets the scale (the height follows)")
+        self.width_spin.setEnabled(False)
+        self.size_label = QLabel("")
+        self.size_label.setObjectName("hint")
+        self.width_spin.valueChanged.connect(self._on_width_changed)
+        self.scale_spin.valueChanged.connect(self._update_output_size)
+        form.addRow("Width", self.width_spin)
+        form.addRow("", self.size_label)
         form.addRow("Device", self.device_combo)
         form.addRow("Tile size", self.tile_combo)
         form.addRow("Format", self.format_combo)
@@ -472,11 +483,33 @@ class MainWindow(QMainWindow):
         job.signals.failed.connect(lambda message: self.show_error("Could not open the photo", message))
         self.jobs.start(job, "io")
 
+    def _update_output_size(self) -> None:
+        """Show the result's size for the current scale, and keep the width box in step."""
+        photo = self.session.photo
+        if photo is None:
+            return
+        height, width = photo.image.pixels.shape[:2]
+        out_w, out_h = round(width * self.scale_spin.value()), round(height * self.scale_spin.value())
+        self.width_spin.blockSignals(True)
+        self.width_spin.setValue(out_w)
+        self.width_spin.blockSignals(False)
+        self.size_label.setText(f"{width}\u00d7{height} \u2192 {out_w}\u00d7{out_h}")
+
+    def _on_width_changed(self, value: int) -> None:
+        photo = self.session.photo
+        if photo is None or value <= 0:
+            return
+        scale = value / photo.image.pixels.shape[1]
+        self.scale_spin.setValue(min(max(scale, self.scale_spin.minimum()), self.scale_spin.maximum()))
+        self._update_output_size()
+
     def _on_loaded(self, path: Path, image: LoadedImage, original: ImagePyramid) -> None:
         if self._job is not None:  # an Enhance of the previous photo: its result would belong to no photo
             self._job.cancel()
         self.original_image = original
         self.session.open(path, image)
+        self.width_spin.setEnabled(True)
+        self._update_output_size()
         self._clear_samples()
         self.view.set_images(original, None)
         self.view.fit()

@@ -557,3 +557,14 @@ def test_add_model_puts_an_ncnn_model_in_the_method_list_and_it_enhances(qtbot, 
         assert window.result is not None and window.result.size == (160, 120)
     finally:
         registry.unregister("spanx2_ch48")
+
+
+def test_width_in_pixels_sets_the_scale_and_the_output_size_is_shown(qtbot, window, test_photo: Path) -> None:
+    open_photo(qtbot, window, test_photo)  # 80x60
+    window.scale_spin.setValue(2.5)
+    assert window.width_spin.value() == 200 and "80\u00d760 \u2192 200\u00d7150" in window.size_label.text()
+    window.width_spin.setValue(300)
+    assert window.scale_spin.value() == pytest.approx(3.75)
+    pick(window.model_combo, "bicubic")
+    enhance(qtbot, window)
+    assert window.result.size == (300, 225)
