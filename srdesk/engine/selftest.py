@@ -1,11 +1,11 @@
 """`srdesk --self-test`: prove an installation (or a frozen bundle) works, headless.
 
 For every installed method: reduce the bundled sample photo 4x, enlarge it
-back with the method, and check the result's size, that it is not blank, and
-that it is closer to the original than nearest-neighbour (which every real
-enlarger must beat). A learned model whose card records a ``selftest`` number
-must also reproduce it on a fixed crop (float32, within CARD_TOLERANCE_DB):
-wrong weights, a broken build or changed numerics show up there. Prints one
+back with the method, and check the result's size and that it is not blank.
+A learned model whose card records a ``selftest`` number must reproduce it on
+a fixed crop (float32, within CARD_TOLERANCE_DB): wrong weights, a broken
+build or changed numerics show up there; every other method must be closer to
+the original than nearest-neighbour (which every real enlarger must beat). Prints one
 line per model; exit status 0 when all pass.
 """
 
@@ -68,11 +68,13 @@ def check_model(name: str, hr: np.ndarray, lr: np.ndarray, nearest_psnr: float) 
     if float(out.std()) < 0.01:
         return False, "blank output"
     psnr, ssim = score(out, hr, SCALE)
-    if name != "nearest" and psnr <= nearest_psnr:
-        return False, f"{psnr:.2f} dB is not better than nearest ({nearest_psnr:.2f} dB)"
     card_ok, card_detail = check_card(name)
     if not card_ok:
         return False, card_detail
+    # A model with a card number is held to that (stricter); the rest must at least beat nearest. (Models
+    # for real photos expect noise and blur: on this clean reduction they need not beat nearest.)
+    if not card_detail and name != "nearest" and psnr <= nearest_psnr:
+        return False, f"{psnr:.2f} dB is not better than nearest ({nearest_psnr:.2f} dB)"
     return True, f"{psnr:.2f} dB, SSIM {ssim:.3f}, {seconds:.2f} s" + (f"; {card_detail}" if card_detail else "")
 
 

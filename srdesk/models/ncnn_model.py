@@ -27,7 +27,14 @@ DEFAULT_RADIUS = 32  # context for tiles: convolutional SR networks of this fami
 
 
 def ncnn_available() -> bool:
-    return importlib.util.find_spec("ncnn") is not None
+    """Whether the ncnn package is installed and loads (its wheel needs the system's libomp5)."""
+    if importlib.util.find_spec("ncnn") is None:
+        return False
+    try:
+        import ncnn  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    return True
 
 
 def parse_param(path: Path) -> tuple[str, str]:
