@@ -185,10 +185,10 @@ _LEARNED = [
     ModelEntry("photo-x4", "learned", "Photos x4, for real pictures (web JPEGs, phone shots, scans): trained on "
                "realistically degraded photos, it removes noise and JPEG blocks while it enlarges instead of "
                "sharpening them; soft, and below the clean-image models on clean, noise-free inputs",
-               scale=4, weights="photo-x4", label="Photo \u2013 clean and natural \u00d74"),
+               scale=4, weights="photo-x4", label="Photo \u2013 natural \u00d74"),
     ModelEntry("photo-x2", "learned", "Photos x2, for real pictures: the native x2 counterpart of photo-x4 (a quarter "
                "of the work of x4 then reducing); early (900 training steps): mostly removes noise and blocks",
-               scale=2, weights="photo-x2", label="Photo \u2013 clean and natural \u00d72"),
+               scale=2, weights="photo-x2", label="Photo \u2013 natural \u00d72"),
     ModelEntry("srresnet-x4", "learned", "SRResNet x4: sharpest faithful detail on clean images (PSNR-trained on "
                "bicubic reductions; amplifies noise and JPEG blocks in real photos)",
                scale=4, weights="srresnet-x4", label="Clean images \u2013 faithful"),
