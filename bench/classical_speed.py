@@ -11,7 +11,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from bench.common import best_of
+from bench.common import median_time
 from srdesk.engine import pipeline
 
 PILLOW = {"nearest": Image.Resampling.NEAREST, "bilinear": Image.Resampling.BILINEAR,
@@ -35,17 +35,17 @@ def main() -> int:
     print("| method | srdesk float (s) | Pillow 8-bit (s) | srdesk / Pillow | OpenCV (s) |")
     print("|---|---|---|---|---|")
     for method in ("nearest", "bilinear", "bicubic", "lanczos", "hermite", "bspline", "fft"):
-        ours = best_of(lambda m=method: pipeline.enhance(image, m, args.scale), repeats=2)
+        ours = median_time(lambda m=method: pipeline.enhance(image, m, args.scale), repeats=2)
         ref = ""
         ratio = ""
         if method in PILLOW:
-            pil = best_of(lambda m=method: as_uint8.resize(out_size, PILLOW[m]), repeats=2)
+            pil = median_time(lambda m=method: as_uint8.resize(out_size, PILLOW[m]), repeats=2)
             ref, ratio = f"{pil:.2f}", f"{ours / pil:.1f}x"
         cv = ""
         if cv2 is not None and method in ("nearest", "bilinear", "bicubic", "lanczos"):
             flag = {"nearest": cv2.INTER_NEAREST, "bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC,
                     "lanczos": cv2.INTER_LANCZOS4}[method]
-            cv = f"{best_of(lambda f=flag: cv2.resize(image, out_size, interpolation=f), repeats=2):.2f}"
+            cv = f"{median_time(lambda f=flag: cv2.resize(image, out_size, interpolation=f), repeats=2):.2f}"
         print(f"| {method} | {ours:.2f} | {ref or '-'} | {ratio or '-'} | {cv or '-'} |", flush=True)
     return 0
 

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 
 
-def best_of(fn: Callable[[], object], repeats: int = 3, warmup: int = 1) -> float:
+def median_time(fn: Callable[[], object], repeats: int = 3, warmup: int = 1) -> float:
     """Median wall time of ``fn`` in seconds after ``warmup`` untimed runs."""
     for _ in range(warmup):
         fn()

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
+from bench.common import median_time
 from srdesk.engine import pipeline, user_models
 from srdesk.engine.evaluation import evaluate_model
 from srdesk.models import registry
@@ -39,13 +38,8 @@ def add_span(folder: Path) -> list[str]:
 
 
 def seconds_per_mp(name: str, image: np.ndarray) -> float:
-    pipeline.enhance(image[:32, :32], name, 4)  # warm-up
-    times = []
-    for _ in range(3):
-        start = time.perf_counter()
-        pipeline.enhance(image, name, 4)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) / (image.shape[0] * image.shape[1] / 1e6)
+    seconds = median_time(lambda: pipeline.enhance(image, name, 4), repeats=3, warmup=1)
+    return seconds / (image.shape[0] * image.shape[1] / 1e6)
 
 
 def main() -> int:

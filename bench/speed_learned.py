@@ -17,7 +17,7 @@ import sys
 import numpy as np
 import torch
 
-from bench.common import best_of, machine
+from bench.common import machine, median_time
 from srdesk.engine import pipeline
 from srdesk.models import registry
 from srdesk.models.base import TorchUpscaler
@@ -49,7 +49,7 @@ def machine_conv_rate() -> float:
         conv = torch.nn.Conv2d(64, 64, 3, padding=1).eval().to(memory_format=layout)  # type: ignore[call-overload]
         x = torch.rand(1, 64, 256, 256).contiguous(memory_format=layout)
         with torch.inference_mode():
-            best = min(best, best_of(lambda conv=conv, x=x: conv(x), repeats=5))
+            best = min(best, median_time(lambda conv=conv, x=x: conv(x), repeats=5))
     return 2.0 * 9 * 64 * 64 * 256 * 256 / best
 
 
@@ -85,9 +85,9 @@ def main() -> int:
         def ours(image: np.ndarray = image, chosen: TorchUpscaler = upscaler) -> None:
             pipeline.enhance(image, chosen, 4)
 
-        t_plain = best_of(plain, repeats=2)
-        t_ours = best_of(ours, repeats=2)
-        t_fast = best_of(lambda: ours(chosen=fast), repeats=2)
+        t_plain = median_time(plain, repeats=2)
+        t_ours = median_time(ours, repeats=2)
+        t_fast = median_time(lambda: ours(chosen=fast), repeats=2)
         flops = conv_flops(reference, height, width)
         print(f"| {width}x{height} | {t_plain:.2f} | {t_ours:.2f} | {t_plain / t_ours:.2f}x "
               f"| {flops / t_ours / rate:.0%} | {t_fast:.2f} | {t_plain / t_fast:.2f}x |", flush=True)
