@@ -218,12 +218,12 @@ def models_remove(folder: Path, names: list[str]) -> int:
     return EXIT_FAILURES if failed else EXIT_OK
 
 
-def cmd_models(args: argparse.Namespace | None = None, folder: Path | None = None) -> int:
+def cmd_models(args: argparse.Namespace, folder: Path) -> int:
     from srdesk.models import registry
 
-    if args is not None and folder is not None and args.action == "add":
+    if args.action == "add":
         return models_add(folder, args.items)
-    if args is not None and folder is not None and args.action == "remove":
+    if args.action == "remove":
         return models_remove(folder, args.items)
     rows = []
     for e in registry.entries():

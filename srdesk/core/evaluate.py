@@ -29,7 +29,7 @@ from srdesk.core.constants import TRAINING_SUFFIXES
 from srdesk.core.metrics import detail_ratio, psnr_y, ssim_y, to_uint8
 from srdesk.core.resample import matlab_bicubic
 
-Upscaler = Callable[[np.ndarray, int], np.ndarray]
+EnlargeFn = Callable[[np.ndarray, int], np.ndarray]
 """(LR image float32 HxWx3 in [0, 1], scale) -> enlarged float image."""
 
 BENCHMARK_SUFFIXES = TRAINING_SUFFIXES
@@ -116,7 +116,7 @@ def benchmark_files(folder: Path) -> list[Path]:
     return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in BENCHMARK_SUFFIXES)
 
 
-def evaluate(upscale: Upscaler, files: Iterable[Path], scale: int, dataset: str = "",
+def evaluate(upscale: EnlargeFn, files: Iterable[Path], scale: int, dataset: str = "",
              degradation: str = "clean") -> EvalResult:
     rows = []
     for path in files:

@@ -9,7 +9,6 @@ enlarged on its own, metadata carried over, cancellation.
 from __future__ import annotations
 
 import copy
-import logging
 
 import numpy as np
 
@@ -27,8 +26,6 @@ __all__ = [
     "ProgressFn", "SamplingUpscaler", "TorchUpscaler", "Upscaler", "auto_tile_size", "clear_model_cache",
     "enhance", "enhance_samples", "estimate_sampling_seconds", "get_upscaler", "model_passes", "run",
 ]
-
-log = logging.getLogger(__name__)
 
 
 def get_upscaler(name: str, device: str = "auto", precision: str = "auto", strength: float | None = None

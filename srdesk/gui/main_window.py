@@ -533,12 +533,13 @@ class MainWindow(QMainWindow):
         request = self.enhance_request()
         settings = {"model": request.model, "scale": request.scale}
         before_bicubic = self.before_combo.currentData() == "bicubic"
-        box = self.session.face_box if registry.get(request.model).sampler else None
+        entry = registry.get(request.model)
+        box = self.session.face_box if entry.sampler else None
         height, width = photo.image.pixels.shape[:2]
-        if box is None and regions.needs_a_box(registry.get(request.model).kind, height, width):
+        if box is None and regions.needs_a_box(entry.kind, height, width):
             self.show_error(
                 "Mark the face first",
-                f"{registry.get(request.model).display_name} enlarges tiny faces (up to about "
+                f"{entry.display_name} enlarges tiny faces (up to about "
                 f"{regions.SMALL_FACE_PX}x{regions.SMALL_FACE_PX} pixels); on a whole {width}x{height} photo it "
                 "would paint face-like noise. Hold Shift and drag a box around a small face, then Enhance; "
                 "or pick a photo method.")

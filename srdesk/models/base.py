@@ -65,11 +65,25 @@ def fuse_batch_norm(module: nn.Module) -> nn.Module:
 
 @runtime_checkable
 class Upscaler(Protocol):
-    name: str
-    kind: str  # "classical" | "learned" | "sampler"
-    scale: int | None
-    default_threads: int  # CPU threads when the request leaves it to srdesk (0: the physical cores)
-    alpha_method: str  # how the alpha channel (enlarged on its own) is resized
+    # read-only members: classes may provide them as class or instance attributes
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind(self) -> str:  # "classical" | "learned" | "sampler"
+        ...
+
+    @property
+    def scale(self) -> int | None:  # native scale; None: any
+        ...
+
+    @property
+    def default_threads(self) -> int:  # CPU threads when the request leaves it to srdesk (0: the physical cores)
+        ...
+
+    @property
+    def alpha_method(self) -> str:  # how the alpha channel (enlarged on its own) is resized
+        ...
 
     def enlarge(self, pixels: np.ndarray, size: tuple[int, int], request: EnhanceRequest,
                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from srdesk.core import resample
 from srdesk.core.errors import InvalidParameter, UnknownModel
 from srdesk.core.request import PRECISIONS
-from srdesk.models.base import ClassicalUpscaler, SamplingUpscaler, TorchUpscaler
+from srdesk.models.base import ClassicalUpscaler, SamplingUpscaler, TorchUpscaler, Upscaler
 from srdesk.models.ncnn_model import NcnnUpscaler
 from srdesk.models.weights import ModelCard, load_verified, read_card, weights_dir
 
@@ -249,7 +249,6 @@ def default_model() -> str:
     return DEFAULT_MODEL if entry and entry.installed() else DEFAULT_CLASSICAL
 
 
-Upscaler = ClassicalUpscaler | TorchUpscaler | SamplingUpscaler | NcnnUpscaler
 
 
 def cpu_has_native_bf16() -> bool:
