@@ -27,6 +27,12 @@ def enhance(qtbot, window, timeout: int = 30_000) -> None:
         qtbot.mouseClick(window.enhance_button, Qt.MouseButton.LeftButton)
 
 
+def open_and_enhance(qtbot, window, path: Path, model: str) -> None:
+    open_photo(qtbot, window, path)
+    pick(window.model_combo, model)
+    enhance(qtbot, window)
+
+
 def test_open_enhance_shows_result(qtbot, window, test_photo: Path) -> None:
     open_photo(qtbot, window, test_photo)
     assert "photo.png" in window.windowTitle() and "80\u00d760" in window.windowTitle()
@@ -40,9 +46,7 @@ def test_open_enhance_shows_result(qtbot, window, test_photo: Path) -> None:
 
 
 def test_slider_position_decides_what_is_painted(qtbot, window, test_photo: Path) -> None:
-    open_photo(qtbot, window, test_photo)
-    pick(window.model_combo, "bicubic")
-    enhance(qtbot, window)
+    open_and_enhance(qtbot, window, test_photo, "bicubic")
     view = window.view
     point = QPointF(view.width() * 0.5, view.height() * 0.5)
     view.set_slider(0.8)
@@ -69,9 +73,7 @@ def solid(colour, width: int, height: int):
 
 
 def test_dragging_the_slider(qtbot, window, test_photo: Path) -> None:
-    open_photo(qtbot, window, test_photo)
-    pick(window.model_combo, "bilinear")
-    enhance(qtbot, window)
+    open_and_enhance(qtbot, window, test_photo, "bilinear")
     view = window.view
     view.set_slider(0.5)
     start = QPoint(int(view.width() * 0.5), view.height() // 2)
@@ -82,9 +84,7 @@ def test_dragging_the_slider(qtbot, window, test_photo: Path) -> None:
 
 
 def test_zoom_and_pan_are_shared_by_both_sides(qtbot, window, test_photo: Path) -> None:
-    open_photo(qtbot, window, test_photo)
-    pick(window.model_combo, "bicubic")
-    enhance(qtbot, window)
+    open_and_enhance(qtbot, window, test_photo, "bicubic")
     view = window.view
     window.mode_side.setChecked(True)
     view.set_zoom(2.0)
@@ -107,9 +107,7 @@ def test_zoom_and_pan_are_shared_by_both_sides(qtbot, window, test_photo: Path) 
 
 
 def test_toggle_key_flips_before_and_after(qtbot, window, test_photo: Path) -> None:
-    open_photo(qtbot, window, test_photo)
-    pick(window.model_combo, "bicubic")
-    enhance(qtbot, window)
+    open_and_enhance(qtbot, window, test_photo, "bicubic")
     window.view.setFocus()
     qtbot.keyClick(window.view, Qt.Key.Key_T)
     assert window.view.mode == "before"
@@ -154,9 +152,7 @@ def test_corrupt_file_shows_an_error_and_the_app_still_works(qtbot, window, tmp_
     assert window.error_box is not None and "broken.jpg" in window.error_box.text()
     assert "Traceback" not in window.error_box.text()
     window.error_box.close()
-    open_photo(qtbot, window, test_photo)
-    pick(window.model_combo, "lanczos")
-    enhance(qtbot, window)
+    open_and_enhance(qtbot, window, test_photo, "lanczos")
     assert window.result is not None
 
 
@@ -285,9 +281,7 @@ def test_slider_with_the_same_picture_on_both_sides_is_one_seamless_picture(qtbo
 
 
 def test_side_by_side_fit_fits_each_half(qtbot, window, test_photo: Path) -> None:
-    open_photo(qtbot, window, test_photo)
-    pick(window.model_combo, "nearest")
-    enhance(qtbot, window)
+    open_and_enhance(qtbot, window, test_photo, "nearest")
     view = window.view
     window.mode_side.setChecked(True)
     view.fit()
@@ -298,9 +292,7 @@ def test_side_by_side_fit_fits_each_half(qtbot, window, test_photo: Path) -> Non
 
 
 def test_t_key_unchecks_the_compare_radios_and_1_brings_the_slider_back(qtbot, window, test_photo: Path) -> None:
-    open_photo(qtbot, window, test_photo)
-    pick(window.model_combo, "bicubic")
-    enhance(qtbot, window)
+    open_and_enhance(qtbot, window, test_photo, "bicubic")
     window.mode_side.setChecked(True)
     window.view.setFocus()
     qtbot.keyClick(window.view, Qt.Key.Key_T)
@@ -312,9 +304,7 @@ def test_t_key_unchecks_the_compare_radios_and_1_brings_the_slider_back(qtbot, w
 
 def test_opening_another_photo_drops_every_result_of_the_previous_one(qtbot, window, tmp_path: Path,
                                                                      test_photo: Path) -> None:
-    open_photo(qtbot, window, test_photo)
-    pick(window.model_combo, "nearest")
-    enhance(qtbot, window)
+    open_and_enhance(qtbot, window, test_photo, "nearest")
     assert window.result is not None and window.save_action.isEnabled()
     other = tmp_path / "other.png"
     Image.fromarray(np.full((30, 40, 3), 200, np.uint8)).save(other)
@@ -411,9 +401,7 @@ def test_batch_skips_existing_outputs_counts_overall_and_opens_a_finished_row(qt
 def test_magnifier_lens_paints_before_and_after_magnified_under_the_cursor(qtbot, window, test_photo: Path) -> None:
     from PySide6.QtGui import QColor
 
-    open_photo(qtbot, window, test_photo)
-    pick(window.model_combo, "nearest")
-    enhance(qtbot, window)
+    open_and_enhance(qtbot, window, test_photo, "nearest")
     view = window.view
     view.set_images(solid(QColor("black"), 40, 30), solid(QColor("white"), 160, 120))
     view.set_slider(1.0)  # the whole view shows before (black)
