@@ -52,6 +52,19 @@ def _srresnet_radius(params: dict[str, Any]) -> int:
     return min(exact, 16)
 
 
+def _build_span(params: dict[str, Any]) -> nn.Module:
+    from srdesk.models.span import SPAN
+
+    return SPAN(scale=int(params["scale"]), num_blocks=int(params["num_blocks"]), channels=int(params["channels"]),
+                image_skip=bool(params.get("image_skip", True)))
+
+
+def _span_radius(params: dict[str, Any]) -> int:
+    from srdesk.models.span import receptive_radius
+
+    return receptive_radius(int(params["num_blocks"]))
+
+
 def _build_pixel_recursive(params: dict[str, Any]) -> nn.Module:
     from srdesk.models.pixel_recursive import PixelRecursiveSR
 
@@ -74,17 +87,24 @@ class Architecture:
     build: Callable[[dict[str, Any]], nn.Module]
     receptive_radius: Callable[[dict[str, Any]], int]
     precisions: tuple[str, ...] = ("fp32",)
+    works_at_input_resolution: bool = False  # all features at the input's size, a pixel shuffle at the end
 
     def bytes_per_input_pixel(self, params: dict[str, Any]) -> int:
-        """float32 activations alive at once at the output resolution (~4 maps of the model's width)."""
+        """float32 activations alive at once per input pixel: ~4 maps of the model's width at the resolution
+        where it works, plus the output."""
         scale = int(params["scale"])
-        return 16 * scale * scale * int(params.get("channels", 64))
+        channels = int(params.get("channels", 64))
+        if self.works_at_input_resolution:
+            return 4 * (8 * channels + 2 * 3 * scale * scale)
+        return 16 * scale * scale * channels
 
 
 ARCHITECTURES: dict[str, Architecture] = {
     a.name: a
     for a in (
         Architecture("srresnet", "learned", _build_srresnet, _srresnet_radius, ("fp32", "bf16", "fp16")),
+        Architecture("span", "learned", _build_span, _span_radius, ("fp32", "bf16", "fp16"),
+                     works_at_input_resolution=True),
         Architecture("pixel-recursive", "sampler", _build_pixel_recursive, lambda params: 0),
     )
 }

@@ -33,6 +33,7 @@ DEFAULT_HOLDOUT = (
 class SRConfig(RunConfig):
     scale: int = 4
     crop: int = 96
+    arch: str = "srresnet"  # "srresnet" (Ledig et al.) | "span" (attention-free efficient blocks)
     blocks: int = 16
     channels: int = 64
     batch_norm: bool = False
@@ -64,13 +65,12 @@ class SRConfig(RunConfig):
 
     def architecture(self) -> dict[str, Any]:
         return {
-            "arch": "srresnet",
+            "arch": self.arch,
             "scale": self.scale,
             "num_blocks": self.blocks,
             "channels": self.channels,
-            "batch_norm": self.batch_norm,
             "image_skip": self.image_skip,
-        }
+        } | ({"batch_norm": self.batch_norm} if self.arch == "srresnet" else {})
 
 
 def apply_stage2_defaults(config: SRConfig) -> SRConfig:

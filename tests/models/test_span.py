@@ -1,0 +1,83 @@
+"""The SPAN-style efficient generator: shapes, its receptive field, seamless tiles, and cost against SRResNet."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from srdesk.models import registry
+from srdesk.models.base import TorchUpscaler
+from srdesk.models.span import SPAN, receptive_radius
+from srdesk.models.tiled import run_tiled
+
+
+def _random_span(scale: int, blocks: int = 2, channels: int = 8) -> SPAN:
+    torch.manual_seed(0)
+    net = SPAN(scale=scale, num_blocks=blocks, channels=channels).eval()
+    for p in net.parameters():  # larger than the init so that every path carries signal
+        p.data.normal_(0, 0.3)
+    return net
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_output_shape(scale: int) -> None:
+    net = SPAN(scale=scale, num_blocks=2, channels=8).eval()
+    with torch.no_grad():
+        assert net(torch.rand(2, 3, 7, 9)).shape == (2, 3, 7 * scale, 9 * scale)
+
+
+def test_paper_size_and_a_fraction_of_srresnets_work() -> None:
+    """48 channels x 6 blocks: about the paper's 0.43 M parameters, and far fewer multiply-adds than SRResNet 16x64."""
+    from srdesk.models.srresnet import SRResNet
+
+    span = SPAN(4, 6, 48)
+    assert 0.40e6 < sum(p.numel() for p in span.parameters()) < 0.45e6
+
+    def multiply_adds(net: torch.nn.Module, size: int = 16) -> int:
+        total = 0
+
+        def count(module: torch.nn.Module, _inputs: object, output: torch.Tensor) -> None:
+            nonlocal total
+            assert isinstance(module, torch.nn.Conv2d)
+            total += output[0].numel() * module.in_channels * module.kernel_size[0] * module.kernel_size[1]
+
+        hooks = [m.register_forward_hook(count) for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+        with torch.no_grad():
+            net(torch.rand(1, 3, size, size))
+        for h in hooks:
+            h.remove()
+        return total
+
+    assert multiply_adds(span) * 4 < multiply_adds(SRResNet(4, 16, 64, batch_norm=False, image_skip=True))
+
+
+def test_receptive_radius_is_exact() -> None:
+    """A change of one input pixel reaches exactly ``receptive_radius`` pixels away (in input pixels), no further."""
+    blocks, scale = 2, 2
+    net = _random_span(scale, blocks)
+    radius = receptive_radius(blocks)
+    x = torch.rand(1, 3, 41, 41)
+    poked = x.clone()
+    poked[0, :, 20, 20] += 0.5
+    with torch.no_grad():
+        diff = (net(poked) - net(x)).abs().amax(dim=(0, 1))
+    rows = torch.nonzero(diff.amax(dim=1) > 0).flatten()
+    reach = max(20 * scale - int(rows.min()), int(rows.max()) - (20 * scale + scale - 1))
+    # the last conv works at input resolution, so an output pixel sees whole input pixels: reach in input px
+    assert (reach + scale - 1) // scale == radius
+
+
+def test_tiled_equals_untiled_with_the_registry_radius() -> None:
+    params = {"arch": "span", "scale": 4, "num_blocks": 2, "channels": 8, "image_skip": True}
+    arch = registry.architecture("span")
+    net = _random_span(4)
+    upscaler = TorchUpscaler("span-test", net, 4, torch.device("cpu"), receptive_radius=arch.receptive_radius(params),
+                             bytes_per_input_pixel=arch.bytes_per_input_pixel(params))
+    image = np.random.default_rng(0).random((37, 45, 3), dtype=np.float32)
+    whole = run_tiled(upscaler, image, tile=1000, overlap=0)
+    tiled = run_tiled(upscaler, image, tile=12, overlap=arch.receptive_radius(params))
+    assert tiled.shape == whole.shape == (148, 180, 3)
+    assert np.abs(tiled - whole).max() < 1 / 255
+    short = run_tiled(upscaler, image, tile=12, overlap=2)  # too little context shows seams
+    assert np.abs(short - whole).max() > 1 / 255
