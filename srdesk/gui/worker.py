@@ -52,24 +52,28 @@ class Job(QRunnable):
 
     def run(self) -> None:
         self._started = time.monotonic()
+        outcome: Callable[[], None]
         try:
             result = self.fn(self._progress, self.cancel_event)
         except Cancelled:
-            self.signals.cancelled.emit()
+            outcome = self.signals.cancelled.emit
         except SrdeskError as exc:
             log.info("%s failed: %s", self.description, exc)
-            self.signals.failed.emit(str(exc))
+            outcome = lambda message=str(exc): self.signals.failed.emit(message)  # noqa: E731
         except MemoryError:
             log.exception("%s ran out of memory", self.description)
-            self.signals.failed.emit("Not enough memory for this image. Try a smaller tile size or scale.")
+            outcome = lambda: self.signals.failed.emit(  # noqa: E731
+                "Not enough memory for this image. Try a smaller tile size or scale.")
         except Exception as exc:
             log.error("%s crashed:\n%s", self.description, traceback.format_exc())
-            self.signals.failed.emit(f"Something went wrong ({exc.__class__.__name__}: {exc}). "
-                                     "Details are in the log file.")
+            message = f"Something went wrong ({exc.__class__.__name__}: {exc}). Details are in the log file."
+            outcome = lambda: self.signals.failed.emit(message)  # noqa: E731
         else:
-            self.signals.finished.emit(result)
+            outcome = lambda: self.signals.finished.emit(result)  # noqa: E731
         finally:
+            # done before the signal: a slot that starts the next job must not find this one still busy
             self.done.set()
+        outcome()
 
 
 def format_eta(seconds: float) -> str:
