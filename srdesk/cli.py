@@ -16,10 +16,9 @@ from pathlib import Path
 
 from srdesk import __version__
 from srdesk.core import imageio
-from srdesk.core.constants import DEFAULT_TEMPERATURE, OUTPUT_FORMATS, SCALE_MAX, SCALE_MIN
+from srdesk.core.constants import DEFAULT_TEMPERATURE, DEGRADATIONS, OUTPUT_FORMATS, SCALE_MAX, SCALE_MIN
 from srdesk.core.devices import DEVICE_CHOICES
 from srdesk.core.errors import SrdeskError
-from srdesk.core.evaluate import DEGRADATIONS
 from srdesk.core.request import PRECISIONS
 from srdesk.engine import batch
 

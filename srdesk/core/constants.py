@@ -15,3 +15,6 @@ GUI_SCALE_MAX = 8.0
 
 DEFAULT_TEMPERATURE = 0.8  # sampling models: the paper's tau in [0, 1]
 MAX_SAMPLES = 64
+
+# how benchmark inputs are made from ground truth (srdesk.core.evaluate): the literature's bicubic, or realistic
+DEGRADATIONS = ("clean", "real")

@@ -22,10 +22,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import scipy.ndimage
 from PIL import Image
 
-from srdesk.core.constants import TRAINING_SUFFIXES
+from srdesk.core.constants import DEGRADATIONS, TRAINING_SUFFIXES
 from srdesk.core.metrics import detail_ratio, psnr_y, ssim_y, to_uint8
 from srdesk.core.resample import matlab_bicubic
 
@@ -65,7 +64,6 @@ def load_ground_truth(path: Path) -> np.ndarray:
         return np.asarray(im.convert("RGB"), dtype=np.uint8)
 
 
-DEGRADATIONS = ("clean", "real")
 REAL_DEGRADATION_SEED = 20261126
 
 
@@ -81,6 +79,8 @@ def real_degradation(hr: np.ndarray, scale: int, key: str) -> np.ndarray:
     rng = np.random.default_rng([REAL_DEGRADATION_SEED, zlib.crc32(key.encode())])
     image = hr.astype(np.float64) / 255.0
     sigma = rng.uniform(0.3, 1.0)
+    import scipy.ndimage
+
     image = np.stack([scipy.ndimage.gaussian_filter(image[..., c], sigma, mode="reflect")
                       for c in range(image.shape[2])], axis=2)
     h, w = hr.shape[0] // scale, hr.shape[1] // scale

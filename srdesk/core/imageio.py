@@ -81,16 +81,71 @@ class ImageMeta:
     notes: list[str] = field(default_factory=list)
 
 
+STRIP_ROWS = 256  # rows converted at a time, so that no whole-image float temporaries are made
+
+PEAKS = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+
+def integer_dtype(bits: int) -> np.dtype:
+    return np.dtype(np.uint16 if bits >= 16 else np.uint8)
+
+
+def to_float(array: np.ndarray) -> np.ndarray:
+    """float32 in [0, 1] from float (returned as it is) or uint8/uint16 (full range) pixels."""
+    peak = PEAKS.get(array.dtype)
+    if peak is None:
+        return array.astype(np.float32, copy=False)
+    return array.astype(np.float32) * np.float32(1.0 / peak)
+
+
+def quantize_into(target: np.ndarray, values: np.ndarray) -> None:
+    """``target`` (uint8/uint16) = float ``values`` in [0, 1], clipped and rounded to its levels."""
+    peak = PEAKS[target.dtype]
+    scaled = np.multiply(values, peak, dtype=np.float32)
+    np.clip(scaled, 0.0, peak, out=scaled)
+    np.rint(scaled, out=scaled)
+    target[...] = scaled
+
+
+def quantize(values: np.ndarray, bits: int) -> np.ndarray:
+    """Float pixels in [0, 1] as an integer array of ``bits`` (8 or 16), converted a strip at a time."""
+    dtype = integer_dtype(bits)
+    if values.dtype == dtype:
+        return values
+    out = np.empty(values.shape, dtype)
+    for top in range(0, values.shape[0], STRIP_ROWS):
+        quantize_into(out[top : top + STRIP_ROWS], to_float(values[top : top + STRIP_ROWS]))
+    return out
+
+
+def to_uint8(pixels: np.ndarray) -> np.ndarray:
+    """8-bit copy (or the array itself when it is already 8-bit) of float or integer pixels."""
+    return quantize(pixels, 8)
+
+
 @dataclass
 class LoadedImage:
-    pixels: np.ndarray  # float32 (H, W, 3) in [0, 1]
-    alpha: np.ndarray | None  # float32 (H, W) in [0, 1], or None
+    """Pixels with their alpha and the file's metadata.
+
+    ``pixels`` is float32 (H, W, 3) in [0, 1], or, for results made for saving and showing
+    (``EnhanceRequest.integer_output``), uint8/uint16 at full range: a quarter (half) of the memory.
+    ``alpha`` is (H, W) of the same kind, or None. :meth:`float_pixels` gives floats either way.
+    """
+
+    pixels: np.ndarray
+    alpha: np.ndarray | None
     meta: ImageMeta
 
     @property
     def size(self) -> tuple[int, int]:
         """(width, height), the way people say image sizes."""
         return self.pixels.shape[1], self.pixels.shape[0]
+
+    def float_pixels(self) -> np.ndarray:
+        return to_float(self.pixels)
+
+    def float_alpha(self) -> np.ndarray | None:
+        return None if self.alpha is None else to_float(self.alpha)
 
 
 # ---------------------------------------------------------------------------
@@ -344,16 +399,26 @@ def _updated_exif(meta: ImageMeta, width: int, height: int) -> bytes | None:
         return None
 
 
-def _to_output_channels(pixels: np.ndarray, alpha: np.ndarray | None, meta: ImageMeta, fmt: str) -> np.ndarray:
-    """float (H, W, C) in [0, 1] with the channels the file will have."""
-    x = np.clip(pixels, 0.0, 1.0)
-    if meta.grayscale:
-        x = (0.299 * x[:, :, 0] + 0.587 * x[:, :, 1] + 0.114 * x[:, :, 2])[:, :, None]
-    if alpha is not None:
-        a = np.clip(alpha, 0.0, 1.0)[:, :, None]
-        # JPEG/BMP have no alpha: flatten onto white, as viewers show it
-        x = np.concatenate([x, a], axis=2) if fmt in ALPHA_FORMATS else x * a + (1.0 - a)
-    return x
+def _output_data(pixels: np.ndarray, alpha: np.ndarray | None, meta: ImageMeta, fmt: str,
+                 bits: int) -> np.ndarray:
+    """(H, W, C) uint8/uint16 with the channels the file will have, made a strip at a time."""
+    dtype = integer_dtype(bits)
+    keep_alpha = alpha is not None and fmt in ALPHA_FORMATS
+    if pixels.dtype == dtype and not meta.grayscale and alpha is None:
+        return pixels  # already what the file holds: no copy
+    height, width = pixels.shape[:2]
+    out = np.empty((height, width, (1 if meta.grayscale else 3) + (1 if keep_alpha else 0)), dtype)
+    for top in range(0, height, STRIP_ROWS):
+        rows = slice(top, top + STRIP_ROWS)
+        x = np.clip(to_float(pixels[rows]), 0.0, 1.0)
+        if meta.grayscale:
+            x = (0.299 * x[:, :, 0] + 0.587 * x[:, :, 1] + 0.114 * x[:, :, 2])[:, :, None]
+        if alpha is not None:
+            a = np.clip(to_float(alpha[rows]), 0.0, 1.0)[:, :, None]
+            # JPEG/BMP have no alpha: flatten onto white, as viewers show it
+            x = np.concatenate([x, a], axis=2) if keep_alpha else x * a + (1.0 - a)
+        quantize_into(out[rows], x)
+    return out
 
 
 def _png_16(data: np.ndarray, meta: ImageMeta, exif: bytes | None) -> bytes:
@@ -376,14 +441,16 @@ def _png_16(data: np.ndarray, meta: ImageMeta, exif: bytes | None) -> bytes:
 
 
 def encode(pixels: np.ndarray, alpha: np.ndarray | None, meta: ImageMeta, fmt: str, quality: int = 95) -> bytes:
-    """The file's bytes: 16-bit where the source was and the format allows, else 8-bit."""
+    """The file's bytes: 16-bit where the source was and the format allows, else 8-bit.
+
+    ``pixels``/``alpha`` are float in [0, 1] or uint8/uint16 (see :class:`LoadedImage`).
+    """
     if not 1 <= quality <= 100:
         raise InvalidParameter(f"quality must be between 1 and 100, got {quality}")
     height, width = pixels.shape[:2]
-    x = _to_output_channels(pixels, alpha, meta, fmt)
     exif = _updated_exif(meta, width, height)
     if meta.bit_depth >= 16 and fmt in SIXTEEN_BIT_FORMATS:
-        data16 = np.round(x * 65535.0).astype(np.uint16)
+        data16 = _output_data(pixels, alpha, meta, fmt, 16)
         if fmt == "PNG":
             return _png_16(data16, meta, exif)
         buf = io.BytesIO()
@@ -393,7 +460,7 @@ def encode(pixels: np.ndarray, alpha: np.ndarray | None, meta: ImageMeta, fmt: s
                          extrasamples=["unassalpha"] if data16.shape[2] in (2, 4) else None,
                          compression="zlib", extratags=extratags)
         return buf.getvalue()
-    data8 = np.round(x * 255.0).astype(np.uint8)
+    data8 = _output_data(pixels, alpha, meta, fmt, 8)
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[data8.shape[2]]
     im = Image.fromarray(data8[:, :, 0] if data8.shape[2] == 1 else data8, mode=mode)
     options: dict[str, object] = {}

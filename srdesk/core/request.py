@@ -28,6 +28,9 @@ class EnhanceRequest:
     - ``threads``: CPU threads for learned models (0: srdesk's choice, the physical cores).
     - ``tile``/``overlap``: core tile size and context in input pixels (None: automatic).
     - ``samples``/``temperature``/``seed``: sampling models only.
+    - ``integer_output``: results as uint8 (uint16 for 16-bit sources) written tile by tile, for
+      saving and showing: a quarter of float32's memory, so big photos stay within bounds. False:
+      float32 in [0, 1] (measurements).
     """
 
     model: str = "bicubic"
@@ -41,6 +44,7 @@ class EnhanceRequest:
     samples: int = 1
     temperature: float = DEFAULT_TEMPERATURE
     seed: int = 0
+    integer_output: bool = False
 
     def __post_init__(self) -> None:
         if not SCALE_MIN <= float(self.scale) <= SCALE_MAX:

@@ -19,10 +19,6 @@ from collections.abc import Callable
 from typing import Final
 
 import numpy as np
-import scipy.fft
-import scipy.linalg
-import scipy.ndimage
-import scipy.sparse
 from PIL import Image
 
 from srdesk.core.errors import InvalidParameter
@@ -62,6 +58,34 @@ def _pillow(filter_: Image.Resampling) -> Resampler:
         return out
 
     return resize
+
+
+PILLOW_FILTERS: Final[dict[str, Image.Resampling]] = {
+    "nearest": Image.Resampling.NEAREST,
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+    "lanczos": Image.Resampling.LANCZOS,
+}
+_PILLOW_MODES: Final[dict[int, str]] = {1: "L", 3: "RGB", 4: "RGBA"}
+
+
+def resize_8bit(image: np.ndarray, size: Size, method: str) -> np.ndarray:
+    """uint8 (H, W, C) with C 1, 3 or 4 resized by Pillow in 8 bits: what Pillow itself gives, at a
+    fraction of the float path's memory (no float copy of the result); ``method`` one of PILLOW_FILTERS."""
+    _check(image, size)
+    channels = image.shape[2]
+    source = Image.fromarray(image[:, :, 0] if channels == 1 else image, mode=_PILLOW_MODES[channels])
+    resized = source.resize((size[1], size[0]), PILLOW_FILTERS[method])
+    del source
+    # copied out a strip at a time: np.asarray of the whole picture would briefly hold two more copies
+    out = np.empty((size[0], size[1], channels), dtype=np.uint8)
+    for top in range(0, size[0], _STRIP_ROWS):
+        bottom = min(size[0], top + _STRIP_ROWS)
+        out[top:bottom] = np.asarray(resized.crop((0, top, size[1], bottom))).reshape(bottom - top, size[1], channels)
+    return out
+
+
+_STRIP_ROWS = 256
 
 
 nearest = _pillow(Image.Resampling.NEAREST)
@@ -142,6 +166,8 @@ def resize_separable(
     height, width, channels = x.shape
     # Each row of the weight matrices has only a few non-zero taps: sparse products
     # cost O(taps) per output sample instead of O(input length).
+    import scipy.sparse  # here, not at import: the CLI's start-up pays only for what a run uses
+
     row_op, col_op = scipy.sparse.csr_matrix(rows), scipy.sparse.csr_matrix(cols)
     tmp = (row_op @ x.reshape(height, width * channels)).reshape(size[0], width, channels)
     along_width = col_op @ tmp.transpose(1, 0, 2).reshape(width, size[0] * channels)
@@ -183,6 +209,8 @@ def bspline_coefficients(x: np.ndarray, axis: int) -> np.ndarray:
     bands[1, 0] += 1 / 6  # the mirrored neighbour of the first sample is itself
     bands[1, -1] += 1 / 6
     moved = np.moveaxis(x, axis, 0)
+    import scipy.linalg
+
     solved = scipy.linalg.solve_banded((1, 1), bands, moved.reshape(n, -1))
     return np.moveaxis(solved.reshape(moved.shape), 0, axis)
 
@@ -195,6 +223,8 @@ def bspline(image: ImageArray, size: Size) -> ImageArray:
         # A spline interpolant aliases when reducing: blur to the new sampling
         # rate first (Gaussian matched to the reduction).
         sigma = [max(0.0, (1 / z - 1) / 2) for z in zoom] + [0.0]
+        import scipy.ndimage
+
         x = scipy.ndimage.gaussian_filter(x, sigma=sigma, mode="reflect")
     coefficients = bspline_coefficients(bspline_coefficients(x, 0), 1).astype(np.float32)
     return resize_separable(coefficients, size, bspline_kernel, 4.0, antialias=False)
@@ -220,6 +250,8 @@ def _fft_resize_axis(x: np.ndarray, out_len: int, axis: int) -> np.ndarray:
         return x.copy()
     extended = np.concatenate([x, np.flip(x, axis=axis)], axis=axis)
     length, out_length = 2 * n, 2 * out_len
+    import scipy.fft
+
     spectrum = scipy.fft.rfft(extended, axis=axis, workers=-1)
     keep = min(n, out_len)  # bins 0..keep, bin `keep` needs care
     ratio = out_len / n

@@ -139,7 +139,7 @@ def process_file(
     if options.existing == "skip" and target.exists():
         raise Skipped(f"{target.name} exists already")
     image = imageio.load(source, max_pixels=options.max_pixels)
-    results = pipeline.run(options.request, image, progress, cancel)
+    results = pipeline.run(options.request.with_(integer_output=True), image, progress, cancel)
     fmt = options.fmt or target.suffix.lstrip(".")
     written = []
     for k, result in enumerate(results):

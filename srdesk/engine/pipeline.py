@@ -14,7 +14,7 @@ import numpy as np
 
 from srdesk.core import resample
 from srdesk.core.devices import apply_threads
-from srdesk.core.imageio import LoadedImage, from_array
+from srdesk.core.imageio import LoadedImage, from_array, quantize, to_uint8
 from srdesk.core.request import CancelToken, EnhanceRequest, ProgressFn, check_cancel
 from srdesk.engine.cache import MODELS
 from srdesk.models.base import ClassicalUpscaler, SamplingUpscaler, TorchUpscaler, Upscaler
@@ -38,11 +38,14 @@ def clear_model_cache() -> None:
     MODELS.clear()
 
 
-def _enlarge_alpha(alpha: np.ndarray | None, size: tuple[int, int], method: str) -> np.ndarray | None:
-    """The alpha channel, enlarged on its own and kept within [0, 1]."""
+def _enlarge_alpha(alpha: np.ndarray | None, size: tuple[int, int], method: str, bits: int) -> np.ndarray | None:
+    """The alpha channel, enlarged on its own and kept within [0, 1] (or as ``bits`` integers)."""
     if alpha is None:
         return None
-    return np.clip(resample.resize(alpha[:, :, None], size, method)[:, :, 0], 0.0, 1.0)
+    if bits == 8 and method in resample.PILLOW_FILTERS:
+        return resample.resize_8bit(to_uint8(alpha[:, :, None]), size, method)[:, :, 0]
+    enlarged = np.clip(resample.resize(alpha[:, :, None], size, method)[:, :, 0], 0.0, 1.0)
+    return quantize(enlarged, bits) if bits else enlarged
 
 
 def run(
@@ -66,15 +69,20 @@ def run(
     size = resample.output_size((height, width), request.scale)
     check_cancel(cancel)
     notes: list[str] = []
-    results = upscaler.enlarge(source.pixels, size, request, progress, cancel, notes)
+    bits = (16 if source.meta.bit_depth >= 16 else 8) if request.integer_output else 0
+    pixels = source.float_pixels()
+    results = upscaler.enlarge(pixels, size, request, progress, cancel, notes, bits=bits)
+    del pixels
     check_cancel(cancel)
-    alpha = _enlarge_alpha(source.alpha, size, upscaler.alpha_method)
+    alpha = _enlarge_alpha(source.float_alpha(), size, upscaler.alpha_method, bits)
     out = []
-    for pixels in results:
+    for index, result in enumerate(results):
         meta = copy.deepcopy(source.meta)
         meta.notes.extend(notes)
-        out.append(LoadedImage(pixels=np.clip(pixels, 0.0, 1.0, out=pixels),
-                               alpha=None if alpha is None else alpha.copy(), meta=meta))
+        if not bits:
+            np.clip(result, 0.0, 1.0, out=result)
+        out.append(LoadedImage(pixels=result, meta=meta,
+                               alpha=None if alpha is None else alpha if index == len(results) - 1 else alpha.copy()))
     return out
 
 

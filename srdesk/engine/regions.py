@@ -18,7 +18,7 @@ import numpy as np
 
 from srdesk.core import resample
 from srdesk.core.errors import InvalidParameter
-from srdesk.core.imageio import LoadedImage, from_array
+from srdesk.core.imageio import LoadedImage, from_array, quantize_into, to_float
 from srdesk.core.request import CancelToken, EnhanceRequest, ProgressFn
 from srdesk.engine import pipeline
 from srdesk.models.base import SamplingUpscaler
@@ -84,7 +84,7 @@ def enhance_box(
     square = box.squared(height, width)
     if square.width < 2:
         raise InvalidParameter("the face box is too small: draw it around the whole face")
-    face = source.pixels[square.top : square.bottom, square.left : square.right]
+    face = to_float(source.pixels[square.top : square.bottom, square.left : square.right])
     tile = upscaler.tile
     face_in = resample.resize(face, (tile, tile), "matlab-bicubic") if square.width != tile else face
     samples = pipeline.run(request.with_(scale=float(upscaler.scale)), np.ascontiguousarray(face_in, np.float32),
@@ -98,11 +98,15 @@ def enhance_box(
     mask = feather_mask(max(size))[: size[0], : size[1], None]
     results = []
     for sample in samples:
-        patch = resample.resize(sample.pixels, size, "lanczos" if size[0] > sample.pixels.shape[0] else
+        patch = resample.resize(sample.float_pixels(), size, "lanczos" if size[0] > sample.pixels.shape[0] else
                                 "matlab-bicubic")
-        pixels = base.pixels.copy()
+        pixels = base.pixels.copy()  # float, or the integer levels of an integer_output request
         region = pixels[top:bottom, left:right]
-        pixels[top:bottom, left:right] = mask * np.clip(patch, 0, 1) + (1 - mask) * region
+        blended = mask * np.clip(patch, 0, 1) + (1 - mask) * to_float(region)
+        if region.dtype.kind == "f":
+            region[...] = blended
+        else:
+            quantize_into(region, blended)
         meta = copy.deepcopy(base.meta)
         meta.notes.append(f"face box {square.width}x{square.height} px at ({square.left}, {square.top}) "
                           f"enlarged by {request.model}")

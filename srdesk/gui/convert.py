@@ -5,12 +5,15 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtGui import QImage
 
+from srdesk.core.imageio import to_uint8
+
 
 def to_qimage(pixels: np.ndarray, alpha: np.ndarray | None = None) -> QImage:
-    """float (H, W, 3) in [0, 1] (+ optional (H, W) alpha) -> 8-bit QImage that owns its pixels."""
-    rgb = np.clip(pixels, 0.0, 1.0)
-    channels = [rgb] if alpha is None else [rgb, np.clip(alpha, 0.0, 1.0)[:, :, None]]
-    data = np.ascontiguousarray((np.concatenate(channels, axis=2) * 255.0 + 0.5).astype(np.uint8))
+    """float (H, W, 3) in [0, 1] or uint8/uint16 pixels (+ optional (H, W) alpha of either kind)
+    -> 8-bit QImage that owns its pixels."""
+    rgb = to_uint8(pixels)
+    data = rgb if alpha is None else np.concatenate([rgb, to_uint8(alpha)[:, :, None]], axis=2)
+    data = np.ascontiguousarray(data)
     height, width, depth = data.shape
     fmt = QImage.Format.Format_RGB888 if depth == 3 else QImage.Format.Format_RGBA8888
     return QImage(data.data, width, height, width * depth, fmt).copy()

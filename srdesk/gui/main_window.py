@@ -451,6 +451,7 @@ class MainWindow(QMainWindow):
             tile=int(self.tile_combo.currentData()) or None,
             samples=self.samples_spin.value(),
             temperature=self.temperature_spin.value(),
+            integer_output=True,  # shown and saved at the photo's own depth: a quarter of float32's memory
         )
 
     def batch_options(self, out_dir: Path, pattern: str, existing: str = "rename") -> batch.BatchOptions:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from srdesk.core import resample
+from srdesk.core.imageio import quantize, to_uint8
 from srdesk.core.request import CancelToken, EnhanceRequest, ProgressFn
 
 if TYPE_CHECKING:
@@ -87,9 +88,10 @@ class Upscaler(Protocol):
 
     def enlarge(self, pixels: np.ndarray, size: tuple[int, int], request: EnhanceRequest,
                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-                notes: list[str] | None = None) -> list[np.ndarray]:
-        """(H, W, C) float32 in [0, 1] -> results of ``size`` (not clipped); ``notes`` collects what the user
-        should be told (e.g. a fallback)."""
+                notes: list[str] | None = None, bits: int = 0) -> list[np.ndarray]:
+        """(H, W, C) float32 in [0, 1] -> results of ``size``: float32, not clipped, or with ``bits`` 8/16
+        uint8/uint16 (made without a float copy of the whole result where the method allows); ``notes``
+        collects what the user should be told (e.g. a fallback)."""
         ...
 
 
@@ -109,8 +111,13 @@ class ClassicalUpscaler:
 
     def enlarge(self, pixels: np.ndarray, size: tuple[int, int], request: EnhanceRequest,
                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-                notes: list[str] | None = None) -> list[np.ndarray]:
-        out = self.resize(pixels, size)
+                notes: list[str] | None = None, bits: int = 0) -> list[np.ndarray]:
+        if bits == 8 and self.method in resample.PILLOW_FILTERS:
+            out = resample.resize_8bit(to_uint8(pixels), size, self.method)
+        else:
+            out = self.resize(pixels, size)
+            if bits:
+                out = quantize(out, bits)
         if progress:
             progress(1, 1)
         return [out]
@@ -175,10 +182,10 @@ class TorchUpscaler:
 
     def enlarge(self, pixels: np.ndarray, size: tuple[int, int], request: EnhanceRequest,
                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-                notes: list[str] | None = None) -> list[np.ndarray]:
+                notes: list[str] | None = None, bits: int = 0) -> list[np.ndarray]:
         from srdesk.models.tiled import enlarge_tiled
 
-        return [enlarge_tiled(self, pixels, size, request, progress, cancel, notes)]
+        return [enlarge_tiled(self, pixels, size, request, progress, cancel, notes, bits_for=bits)]
 
 
 @dataclass
@@ -216,10 +223,11 @@ class SamplingUpscaler:
 
     def enlarge(self, pixels: np.ndarray, size: tuple[int, int], request: EnhanceRequest,
                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-                notes: list[str] | None = None) -> list[np.ndarray]:
+                notes: list[str] | None = None, bits: int = 0) -> list[np.ndarray]:
         from srdesk.models.sampling import draw_samples
 
-        return draw_samples(self, pixels, size, request, progress, cancel)
+        samples = draw_samples(self, pixels, size, request, progress, cancel)
+        return [quantize(s, bits) for s in samples] if bits else samples
 
     def estimate_seconds(self, height: int, width: int, samples: int) -> float:
         from srdesk.models.sampling import estimate_seconds

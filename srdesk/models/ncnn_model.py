@@ -124,7 +124,8 @@ class NcnnUpscaler:
 
     def enlarge(self, pixels: np.ndarray, size: tuple[int, int], request: EnhanceRequest,
                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-                notes: list[str] | None = None) -> list[np.ndarray]:
+                notes: list[str] | None = None, bits: int = 0) -> list[np.ndarray]:
         from srdesk.models.tiled import enlarge_tiled
 
-        return [enlarge_tiled(self, pixels, size, request, progress, cancel, notes)]  # type: ignore[arg-type]
+        return [enlarge_tiled(self, pixels, size, request, progress, cancel, notes,  # type: ignore[arg-type]
+                              bits_for=bits)]

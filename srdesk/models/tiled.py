@@ -17,6 +17,7 @@ import numpy as np
 
 from srdesk.core import resample
 from srdesk.core.devices import free_memory
+from srdesk.core.imageio import integer_dtype, quantize, quantize_into
 from srdesk.core.request import CancelToken, EnhanceRequest, ProgressFn, check_cancel
 from srdesk.core.tiling import Tile, plan_tiles
 
@@ -61,8 +62,11 @@ def to_size(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def enlarge_tiled(upscaler: TorchUpscaler, pixels: np.ndarray, size: tuple[int, int], request: EnhanceRequest,
                   progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-                  notes: list[str] | None = None) -> np.ndarray:
-    """``pixels`` enlarged to ``size`` by as many passes of the model as the scale needs."""
+                  notes: list[str] | None = None, bits_for: int = 0) -> np.ndarray:
+    """``pixels`` enlarged to ``size`` by as many passes of the model as the scale needs.
+
+    ``bits_for`` 8 or 16: the result is uint8/uint16 (tiles quantised as they finish); 0: float32.
+    """
     height, width = pixels.shape[:2]
     native = upscaler.scale
     passes = model_passes(native, float(request.scale))
@@ -80,9 +84,13 @@ def enlarge_tiled(upscaler: TorchUpscaler, pixels: np.ndarray, size: tuple[int, 
         if progress:
             progress(done, total)
 
-    for _ in range(passes):
-        pixels = run_tiled(upscaler, pixels, tile, context, step, cancel, notes)
-    return to_size(pixels, size)
+    for index in range(passes):
+        last = index == passes - 1
+        # the last pass writes the result's integer levels directly when no reduction follows it
+        bits = bits_for and (pixels.shape[0] * native, pixels.shape[1] * native) == size and last
+        pixels = run_tiled(upscaler, pixels, tile, context, step, cancel, notes, bits=bits_for if bits else 0)
+    pixels = to_size(pixels, size)
+    return quantize(pixels, bits_for) if bits_for else pixels
 
 
 def run_tiled(
@@ -93,8 +101,12 @@ def run_tiled(
     progress: Callable[[], None] | None = None,
     cancel: CancelToken | None = None,
     notes: list[str] | None = None,
+    bits: int = 0,
 ) -> np.ndarray:
     """One pass of a learned model over an (H, W, C) float32 image, tile by tile.
+
+    The result is float32, or with ``bits`` 8/16 uint8/uint16: each tile is
+    clipped and rounded as it is stored, so no float copy of the whole result exists.
 
     When the GPU runs out of memory, the failing region is split into smaller
     tiles (down to OOM_MIN_TILE); if even those do not fit, the rest of this
@@ -106,7 +118,7 @@ def run_tiled(
     height, width, channels = image.shape
     scale = upscaler.scale
     runner = upscaler
-    out = np.empty((height * scale, width * scale, channels), dtype=np.float32)
+    out = np.empty((height * scale, width * scale, channels), dtype=integer_dtype(bits) if bits else np.float32)
     pending = plan_tiles(height, width, tile, overlap)
     while pending:
         t = pending.pop(0)
@@ -137,9 +149,11 @@ def run_tiled(
             continue
         kept = result[:, t.core_top * scale : t.core_bottom * scale, t.core_left * scale : t.core_right * scale]
         y0, x0 = t.core_origin
-        out[y0 * scale : y0 * scale + kept.shape[1], x0 * scale : x0 * scale + kept.shape[2]] = (
-            kept.permute(1, 2, 0).numpy()
-        )
+        region = out[y0 * scale : y0 * scale + kept.shape[1], x0 * scale : x0 * scale + kept.shape[2]]
+        if bits:
+            quantize_into(region, kept.permute(1, 2, 0).numpy())
+        else:
+            region[...] = kept.permute(1, 2, 0).numpy()
         if progress:
             progress()
     return out
