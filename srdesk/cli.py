@@ -90,10 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     enhance.add_argument("--max-pixels", type=float, default=imageio.DEFAULT_MAX_PIXELS / 1e6,
                          help="refuse inputs above this many megapixels (default %(default)g)")
 
-    models = sub.add_parser("models", help="list methods and models; add or remove your own (ncnn) models")
+    models = sub.add_parser("models", help="list methods and models; add or remove your own (ncnn, PyTorch) models")
     models.add_argument("action", nargs="?", choices=["list", "add", "remove"], default="list")
     models.add_argument("items", nargs="*", metavar="FILE|NAME",
-                        help="add: ncnn .param files (each with its .bin beside it); remove: model names")
+                        help="add: ncnn .param files (each with its .bin beside it) or PyTorch .safetensors/.pth "
+                             "files (needs spandrel); remove: model names")
 
     evaluate = sub.add_parser("eval", help="benchmark a method: Y-PSNR/SSIM on a dataset folder")
     evaluate.add_argument("--model", "-m", required=True)
@@ -185,11 +186,11 @@ def warn_sampling_time(model: str, device: str, sources: list[Path], samples: in
 
 
 def models_add(folder: Path, files: list[str]) -> int:
-    """Copy ncnn .param/.bin pairs into the models folder (never over a file of another model)."""
+    """Copy ncnn .param/.bin pairs and PyTorch files into the models folder (never over another model's file)."""
     from srdesk.engine import user_models
 
     if not files:
-        print("srdesk-cli: models add needs one or more .param files", file=sys.stderr)
+        print("srdesk-cli: models add needs one or more model files (.param, .safetensors, .pth)", file=sys.stderr)
         return EXIT_USAGE
     failed = 0
     for raw in files:
@@ -199,7 +200,7 @@ def models_add(folder: Path, files: list[str]) -> int:
             print(f"srdesk-cli: {exc}", file=sys.stderr)
             failed += 1
             continue
-        print(f"added {name} ({folder / (name + '.param')}); measure it with srdesk-cli eval -m {name} ...")
+        print(f"added {name} ({folder / Path(raw).name}); measure it with srdesk-cli eval -m {name} ...")
     return EXIT_FAILURES if failed else EXIT_OK
 
 

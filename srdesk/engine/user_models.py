@@ -1,8 +1,9 @@
-"""The user's own models folder: add and remove ncnn models, and keep their measured quality beside them.
+"""The user's own models folder: add and remove models, and keep their measured quality beside them.
 
-A model is a ``NAME.param`` + ``NAME.bin`` pair (Upscayl's custom-model format); ``srdesk-cli eval``
-on an added model writes ``NAME.card.json`` there, so the method list shows its measured numbers as
-it does for srdesk's own models.
+A model is a ``NAME.param`` + ``NAME.bin`` pair (Upscayl's custom-model format) or one PyTorch file
+(``NAME.safetensors`` / ``.pth``, the community's format, run through spandrel); ``srdesk-cli eval`` on
+an added model writes ``NAME.card.json`` there, so the method list shows its measured numbers as it
+does for srdesk's own models.
 """
 
 from __future__ import annotations
@@ -13,36 +14,55 @@ from pathlib import Path
 from typing import Any
 
 from srdesk.core.errors import InvalidParameter, SrdeskError
+from srdesk.models.community import PYTORCH_SUFFIXES
 from srdesk.models.ncnn_model import parse_param
 
-PYTORCH_SUFFIXES = (".pth", ".pt", ".safetensors", ".ckpt")
+MODEL_SUFFIXES = (".param", *PYTORCH_SUFFIXES)
+
+
+def _model_files(folder: Path, name: str) -> list[Path]:
+    return [folder / f"{name}{suffix}" for suffix in (*MODEL_SUFFIXES, ".bin")]
 
 
 def add(folder: Path, param: Path) -> str:
-    """Copy ``param`` and the ``.bin`` beside it into ``folder``; returns the model's name."""
+    """Copy a model into ``folder`` (an ncnn ``.param`` with the ``.bin`` beside it, or a PyTorch file,
+    checked first: read as data only, recognised, a super-resolution model); returns its name."""
     param = Path(param)
-    if param.suffix.lower() in PYTORCH_SUFFIXES:
-        raise InvalidParameter(f"{param.name}: PyTorch community models are not supported yet; srdesk runs ncnn "
-                               ".param/.bin pairs (as in Upscayl's custom models folder)")
+    suffix = param.suffix.lower()
+    if suffix in PYTORCH_SUFFIXES:
+        from srdesk.models.community import load_file
+
+        load_file(param)  # refuses unsafe, unknown and non-SR files with a message
+        return _copy_in(folder, param, [])
+    if suffix != ".param":
+        raise InvalidParameter(f"{param.name}: srdesk adds ncnn .param/.bin pairs and PyTorch "
+                               f"{'/'.join(PYTORCH_SUFFIXES)} files")
     parse_param(param)
     weights = param.with_suffix(".bin")
     if not weights.exists():
         raise SrdeskError(f"{param.name}: its weights {weights.name} are not beside it")
+    return _copy_in(folder, param, [weights])
+
+
+def _copy_in(folder: Path, model: Path, companions: list[Path]) -> str:
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / param.name
-    if target.exists() and target.resolve() != param.resolve():
-        raise SrdeskError(f"{param.name}: a model of that name is already added; remove it first")
-    if target.resolve() != param.resolve():
-        shutil.copyfile(weights, folder / weights.name)
-        shutil.copyfile(param, target)
-    return param.stem
+    name = model.stem
+    target = folder / model.name
+    if target.exists() and target.resolve() == model.resolve():
+        return name  # already in the folder
+    if any(f.exists() for f in _model_files(folder, name)):
+        raise SrdeskError(f"{model.name}: a model named {name!r} is already added; remove it first")
+    for companion in companions:
+        shutil.copyfile(companion, folder / companion.name)
+    shutil.copyfile(model, target)
+    return name
 
 
 def remove(folder: Path, name: str) -> None:
-    files = [folder / f"{name}.param", folder / f"{name}.bin", folder / f"{name}.card.json"]
-    if not files[0].exists():
+    files = [f for f in _model_files(folder, name) if f.exists()]
+    if not any(f.suffix in MODEL_SUFFIXES for f in files):
         raise SrdeskError(f"no added model named {name!r} in {folder}")
-    for f in files:
+    for f in [*files, folder / f"{name}.card.json"]:
         f.unlink(missing_ok=True)
 
 

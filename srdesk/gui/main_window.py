@@ -350,9 +350,11 @@ class MainWindow(QMainWindow):
         self.model_combo.blockSignals(False)
 
     def add_models_dialog(self) -> None:
-        """File > Add model…: ncnn .param files (with their .bin) into the user's models folder."""
-        files, _ = QFileDialog.getOpenFileNames(self, "Add models (ncnn .param with its .bin beside it)",
-                                                str(Path.home()), "ncnn models (*.param);;All files (*)")
+        """File > Add model…: ncnn .param files (with their .bin) and PyTorch files into the user's models folder."""
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "Add models (ncnn .param with its .bin beside it, or PyTorch .safetensors/.pth)", str(Path.home()),
+            "Models (*.param *.safetensors *.pth *.pt *.ckpt);;ncnn models (*.param);;"
+            "PyTorch models (*.safetensors *.pth *.pt *.ckpt);;All files (*)")
         if files:
             self.add_models([Path(f) for f in files])
 

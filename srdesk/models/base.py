@@ -137,6 +137,7 @@ class TorchUpscaler:
     bytes_per_input_pixel: int = 64 * 1024
     in_channels: int = 3
     card: ModelCard | None = None
+    align: int = 1  # tiles (with their context) start on multiples of this: window-attention models
     kind: ClassVar[str] = "learned"
     alpha_method: ClassVar[str] = "bicubic"
     default_threads: ClassVar[int] = 0  # 0: the physical cores (large convolutions scale with cores)
@@ -169,7 +170,7 @@ class TorchUpscaler:
         module = copy.deepcopy(self.module).float().cpu()
         return TorchUpscaler(self.name, module, self.scale, torch.device("cpu"), receptive_radius=self.receptive_radius,
                              bytes_per_input_pixel=self.bytes_per_input_pixel, in_channels=self.in_channels,
-                             card=self.card)
+                             card=self.card, align=self.align)
 
     def run(self, batch: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) in [0, 1] -> (N, C, sH, sW) float32 on the CPU, not clipped."""

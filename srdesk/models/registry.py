@@ -162,9 +162,14 @@ class ModelEntry:
         if not self.learned or self.build is not None:
             return True
         if self.path is not None:
+            path = Path(self.path)
+            if path.suffix != ".param":
+                from srdesk.models.community import spandrel_available
+
+                return spandrel_available() and path.exists()
             from srdesk.models.ncnn_model import ncnn_available
 
-            return ncnn_available() and Path(self.path).exists() and Path(self.path).with_suffix(".bin").exists()
+            return ncnn_available() and path.exists() and path.with_suffix(".bin").exists()
         card = self.card()
         return card is not None and (weights_dir() / card.weights_file).exists()
 
@@ -229,8 +234,12 @@ def register(entry: ModelEntry) -> None:
     _REGISTRY[entry.name] = entry
 
 
+USER_MODEL_PATTERNS = ("*.param", "*.safetensors", "*.pth", "*.pt", "*.ckpt")
+
+
 def add_user_models(folder: Path) -> list[ModelEntry]:
-    """Register every model in the user's models folder (ncnn ``NAME.param`` + ``NAME.bin`` pairs).
+    """Register every model in the user's models folder: ncnn ``NAME.param`` + ``NAME.bin`` pairs and
+    PyTorch community models (``NAME.safetensors`` / ``.pth``; spandrel recognises them when they run).
 
     Called explicitly by the CLI and the GUI at start (nothing is discovered at import time). A name
     that is already taken by one of srdesk's models is skipped rather than shadowing it.
@@ -238,11 +247,13 @@ def add_user_models(folder: Path) -> list[ModelEntry]:
     added: list[ModelEntry] = []
     if not Path(folder).is_dir():
         return added
-    for param in sorted(Path(folder).glob("*.param")):
-        name = param.stem
-        if name in _REGISTRY and _REGISTRY[name].origin != "added":
-            continue
-        entry = ModelEntry(name, "learned", f"ncnn model you added ({param.name})", path=str(param),
+    files = sorted({f for pattern in USER_MODEL_PATTERNS for f in Path(folder).glob(pattern)})
+    for path in files:
+        name = path.stem
+        if name in _REGISTRY and (_REGISTRY[name].origin != "added" or _REGISTRY[name].path != str(path)):
+            continue  # srdesk's own names win; of two added files with one name, the first stays
+        kind = "ncnn" if path.suffix == ".param" else "PyTorch"
+        entry = ModelEntry(name, "learned", f"{kind} model you added ({path.name})", path=str(path),
                            origin="added", label=f"Added \u2013 {name}")
         register(entry)
         added.append(entry)
@@ -288,6 +299,17 @@ def interpolate(detailed: dict[str, Any], faithful: dict[str, Any], strength: fl
     return {k: (strength * detailed[k].float() + (1 - strength) * faithful[k].float()) for k in detailed}
 
 
+def _load_community(name: str, path: Path, device: Any, precision: str) -> TorchUpscaler:
+    from srdesk.models.community import load_file
+
+    found = load_file(path)
+    reduced = precision == "auto"
+    return TorchUpscaler(name, found.module, found.scale, device,
+                         fp16=reduced and found.fp16 and device.type == "cuda",
+                         cpu_bf16=reduced and found.bf16 and device.type == "cpu" and cpu_has_native_bf16(),
+                         receptive_radius=found.receptive_radius, align=found.align)
+
+
 def load(name: str, device: str = "auto", precision: str = "auto", strength: float | None = None) -> Upscaler:
     """Ready-to-run upscaler for a registry name (weights checked against their card).
 
@@ -305,10 +327,12 @@ def load(name: str, device: str = "auto", precision: str = "auto", strength: flo
         return ClassicalUpscaler(entry.name, entry.method)
     from srdesk.core.devices import resolve_device
 
-    if entry.path is not None:
-        param = Path(entry.path)
-        return NcnnUpscaler(entry.name, param, param.with_suffix(".bin"))
     torch_device = resolve_device(device)
+    if entry.path is not None:
+        path = Path(entry.path)
+        if path.suffix == ".param":
+            return NcnnUpscaler(entry.name, path, path.with_suffix(".bin"))
+        return _load_community(entry.name, path, torch_device, precision)
     if entry.build is not None:  # tests: a network without weights
         assert entry.scale is not None
         if entry.sampler:

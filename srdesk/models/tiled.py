@@ -72,6 +72,9 @@ def enlarge_tiled(upscaler: TorchUpscaler, pixels: np.ndarray, size: tuple[int, 
     passes = model_passes(native, float(request.scale))
     tile = request.tile or auto_tile_size(upscaler)
     context = upscaler.receptive_radius if request.overlap is None else request.overlap
+    align = getattr(upscaler, "align", 1)
+    if align > 1:  # window attention: every tile starts where the whole image's windows start
+        tile, context = -(-tile // align) * align, -(-context // align) * align
     total, h, w = 0, height, width
     for _ in range(passes):
         total += len(plan_tiles(h, w, tile, context))

@@ -95,11 +95,12 @@ def test_cli_adds_lists_measures_and_removes(models_dir: Path, capsys: pytest.Ca
     assert cli.main(["models", "remove", "spanx4_ch48"]) == cli.EXIT_FAILURES
 
 
-def test_pytorch_files_and_missing_weights_are_refused_with_a_reason(models_dir: Path, tmp_path: Path) -> None:
+def test_broken_files_and_missing_weights_are_refused_with_a_reason(models_dir: Path, tmp_path: Path) -> None:
     pth = tmp_path / "model.pth"
     pth.write_bytes(b"not loaded")
-    with pytest.raises(Exception, match="not supported yet"):
+    with pytest.raises(Exception, match="model.pth is not a readable PyTorch weights file"):
         user_models.add(models_dir, pth)
+    assert not (models_dir / "model.pth").exists()  # nothing refused is copied in
     lonely = tmp_path / "lonely.param"
     lonely.write_text((span_models() / "spanx4_ch48.param").read_text())
     with pytest.raises(Exception, match=r"lonely\.bin are not beside it"):
