@@ -37,7 +37,7 @@ def main() -> int:
     x = torch.rand(1, 3, args.size, args.size)
     rows: list[tuple[str, float, float]] = []
 
-    def eager(layout: torch.memory_format, bf16: bool = False):  # noqa: ANN202
+    def eager(layout: torch.memory_format, bf16: bool = False):
         net = module.to(memory_format=layout)  # type: ignore[call-overload]
         inp = x.contiguous(memory_format=layout)
 

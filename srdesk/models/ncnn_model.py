@@ -9,7 +9,9 @@ out as RGB in [0, 1], the convention of the ESRGAN/SPAN family that Upscayl's mo
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -20,6 +22,8 @@ from srdesk.core.errors import InvalidParameter, ModelCorrupt, ModelMissing
 from srdesk.core.request import CancelToken, EnhanceRequest, ProgressFn
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import torch
 
 NCNN_MAGIC = "7767517"
@@ -35,6 +39,39 @@ def ncnn_available() -> bool:
     except (ImportError, OSError):
         return False
     return True
+
+
+_VULKAN_GPUS: int | None = None
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence the C library's stderr (ncnn prints a line per failed Vulkan driver probe)."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def vulkan_gpus() -> int:
+    """GPUs ncnn can compute on through Vulkan: 0 without a Vulkan driver. Probed once, quietly."""
+    global _VULKAN_GPUS
+    if _VULKAN_GPUS is None:
+        if not ncnn_available():
+            return 0
+        import ncnn
+
+        with _quiet_stderr():
+            _VULKAN_GPUS = int(ncnn.get_gpu_count())
+    return _VULKAN_GPUS
 
 
 def parse_param(path: Path) -> tuple[str, str]:
@@ -67,6 +104,7 @@ class NcnnUpscaler:
     param: Path
     weights: Path
     threads: int = 0
+    vulkan: bool = False  # compute on ncnn's first Vulkan GPU (the CPU otherwise)
     receptive_radius: int = DEFAULT_RADIUS
     bytes_per_input_pixel: int = 16 * 16 * 64
     card: Any = None
@@ -88,7 +126,8 @@ class NcnnUpscaler:
         from srdesk.core.devices import physical_cores
 
         self._net.opt.num_threads = self.threads or physical_cores()
-        self._net.opt.use_vulkan_compute = False
+        self.vulkan = self.vulkan and vulkan_gpus() > 0
+        self._net.opt.use_vulkan_compute = self.vulkan
         if self._net.load_param(str(self.param)) != 0 or self._net.load_model(str(self.weights)) != 0:
             raise ModelCorrupt(f"{self.param.name}/{self.weights.name}: ncnn could not load this model")
         probe = 16
@@ -120,7 +159,11 @@ class NcnnUpscaler:
         return torch.stack(outs)
 
     def cpu_copy(self) -> NcnnUpscaler:
-        return self  # already on the CPU
+        """The same model on the CPU (when the Vulkan GPU ran out of memory)."""
+        if not self.vulkan:
+            return self
+        return NcnnUpscaler(self.name, self.param, self.weights, self.threads, False, self.receptive_radius,
+                            self.bytes_per_input_pixel, self.card)
 
     def enlarge(self, pixels: np.ndarray, size: tuple[int, int], request: EnhanceRequest,
                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,

@@ -330,8 +330,8 @@ def load(name: str, device: str = "auto", precision: str = "auto", strength: flo
     torch_device = resolve_device(device)
     if entry.path is not None:
         path = Path(entry.path)
-        if path.suffix == ".param":
-            return NcnnUpscaler(entry.name, path, path.with_suffix(".bin"))
+        if path.suffix == ".param":  # ncnn computes on a Vulkan GPU where there is one and a GPU may be used
+            return NcnnUpscaler(entry.name, path, path.with_suffix(".bin"), vulkan=device != "cpu")
         return _load_community(entry.name, path, torch_device, precision)
     if entry.build is not None:  # tests: a network without weights
         assert entry.scale is not None

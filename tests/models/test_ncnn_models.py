@@ -98,7 +98,7 @@ def test_cli_adds_lists_measures_and_removes(models_dir: Path, capsys: pytest.Ca
 def test_broken_files_and_missing_weights_are_refused_with_a_reason(models_dir: Path, tmp_path: Path) -> None:
     pth = tmp_path / "model.pth"
     pth.write_bytes(b"not loaded")
-    with pytest.raises(Exception, match="model.pth is not a readable PyTorch weights file"):
+    with pytest.raises(Exception, match=r"model\.pth is not a readable PyTorch weights file"):
         user_models.add(models_dir, pth)
     assert not (models_dir / "model.pth").exists()  # nothing refused is copied in
     lonely = tmp_path / "lonely.param"
@@ -117,3 +117,21 @@ def test_span_x4_on_set5_matches_the_peer_runtime(models_dir: Path) -> None:
     registry.add_user_models(models_dir)
     result = evaluate_model("spanx4_ch48", shared_data("benchmarks", "Set5"), 4)
     assert result.mean_psnr == pytest.approx(32.12, abs=0.1)
+
+
+def test_without_a_vulkan_gpu_it_runs_on_the_cpu_quietly(models_dir: Path, capfd) -> None:
+    """device auto asks ncnn for a Vulkan GPU; where there is none (no driver) it computes on the CPU,
+    and ncnn's driver-probe messages do not reach the user's terminal."""
+    import srdesk.models.ncnn_model as ncnn_model
+
+    ncnn_model._VULKAN_GPUS = None  # probe again, inside this test
+    user_models.add(models_dir, span_models() / "spanx2_ch48.param")
+    registry.add_user_models(models_dir)
+    upscaler = registry.load("spanx2_ch48", device="auto")
+    gpus = ncnn_model.vulkan_gpus()
+    assert upscaler.vulkan == (gpus > 0)
+    if gpus == 0:
+        assert "vulkan" not in capfd.readouterr().err.lower()
+        assert upscaler.cpu_copy() is upscaler
+    out = pipeline.run(pipeline.EnhanceRequest(model="spanx2_ch48", scale=2), np.full((8, 8, 3), 0.5, np.float32))
+    assert out[0].pixels.shape == (16, 16, 3)
