@@ -81,7 +81,8 @@ class ImageMeta:
     notes: list[str] = field(default_factory=list)
 
 
-STRIP_ROWS = 256  # rows converted at a time, so that no whole-image float temporaries are made
+STRIP_ROWS = 256
+JPEG_OPTIMIZE_MAX_PIXELS = 16_000_000  # rows converted at a time, so that no whole-image float temporaries are made
 
 PEAKS = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
@@ -477,7 +478,10 @@ def encode(pixels: np.ndarray, alpha: np.ndarray | None, meta: ImageMeta, fmt: s
     if meta.dpi and fmt in ("JPEG", "PNG", "TIFF", "BMP"):
         options["dpi"] = meta.dpi
     if fmt == "JPEG":
-        options.update(quality=quality, subsampling=0 if quality >= 90 else 2, optimize=True)
+        # optimised Huffman tables make the file ~5 % smaller, but libjpeg then keeps every DCT coefficient
+        # of the picture in memory (6 bytes per pixel at 4:4:4): not for big outputs
+        options.update(quality=quality, subsampling=0 if quality >= 90 else 2,
+                       optimize=width * height <= JPEG_OPTIMIZE_MAX_PIXELS)
     elif fmt == "WEBP":
         options.update(quality=quality, method=4)
     elif fmt == "PNG":
