@@ -27,7 +27,8 @@ class EnhanceRequest:
       and a detailed variant (network interpolation); None: the model's own.
     - ``threads``: CPU threads for learned models (0: srdesk's choice, the physical cores).
     - ``tile``/``overlap``: core tile size and context in input pixels (None: automatic).
-    - ``samples``/``temperature``/``seed``: sampling models only.
+    - ``samples``/``temperature``/``seed``/``consistent``: sampling models only; ``consistent`` makes each
+      sample reduce exactly to its input (False: the sampler's raw draws, for checking the model itself).
     - ``integer_output``: results as uint8 (uint16 for 16-bit sources) written tile by tile, for
       saving and showing: a quarter of float32's memory, so big photos stay within bounds. False:
       float32 in [0, 1] (measurements).
@@ -44,6 +45,7 @@ class EnhanceRequest:
     samples: int = 1
     temperature: float = DEFAULT_TEMPERATURE
     seed: int = 0
+    consistent: bool = True
     integer_output: bool = False
 
     def __post_init__(self) -> None:

@@ -4,6 +4,13 @@ The image is cut into the model's input tiles (8x8 for the faces model); all
 tiles of all samples are drawn together in chunks; progress is reported per
 row of output pixels and cancellation checked there. The same seed gives the
 same samples.
+
+Each drawn tile is then made *consistent* with its input: the part of it that
+the reduction to the input size can see is replaced by what the input says
+(an exact projection onto the images whose MATLAB-bicubic reduction is the
+input, as in Bahat & Michaeli's consistency-enforcing module, "Explorable
+Super Resolution", CVPR 2020), which keeps what the sampler invented above the
+input's resolution and drops only its disagreement with the input.
 """
 
 from __future__ import annotations
@@ -20,6 +27,30 @@ if TYPE_CHECKING:
     from srdesk.models.base import SamplingUpscaler
 
 SAMPLE_CHUNK = 64  # tiles x samples sampled together; bounds memory (about 3 MB of logits each)
+CONSISTENCY_ROUNDS = 100  # alternating projections: onto the consistent images, then into [0, 255]
+
+
+def enforce_consistency(levels: np.ndarray, inputs: np.ndarray, rounds: int = CONSISTENCY_ROUNDS) -> np.ndarray:
+    """Samples (N, C, H, W) in levels made to reduce (MATLAB bicubic) to their inputs (N, C, h, w) in levels.
+
+    With the separable reduction ``x -> Dr x Dc^T``, adding ``Rr (input - Dr x Dc^T) Rc^T`` with the right
+    inverses ``R = D^T (D D^T)^-1`` makes the reduction equal the input exactly and changes nothing the
+    reduction cannot see. Where that leaves [0, 255] the two constraints are met by alternating projections
+    (onto the consistent images, then clipping), in floating point, rounded to levels at the end.
+    """
+    from srdesk.core.resample import cubic_keys, weight_matrix
+
+    (height, width), (h, w) = levels.shape[-2:], inputs.shape[-2:]
+    rows = weight_matrix(height, h, cubic_keys, 4.0, True)
+    cols = weight_matrix(width, w, cubic_keys, 4.0, True)
+    rows_inverse = rows.T @ np.linalg.inv(rows @ rows.T)
+    cols_inverse = cols.T @ np.linalg.inv(cols @ cols.T)
+    x = levels.astype(np.float64)
+    target = inputs.astype(np.float64)
+    for _ in range(rounds):
+        error = target - rows @ x @ cols.T
+        x = np.clip(x + rows_inverse @ error @ cols_inverse.T, 0, 255)
+    return np.rint(x).astype(levels.dtype)
 
 
 def sampling_tiles(pixels: np.ndarray, tile: int) -> tuple[np.ndarray, int, int]:
@@ -56,7 +87,10 @@ def draw_samples(upscaler: SamplingUpscaler, pixels: np.ndarray, size: tuple[int
 
         drawn = upscaler.sample(torch.from_numpy(batch[start:stop]), request.temperature, uniforms_all[start:stop],
                                 row_done, cancel)
-        levels[start:stop] = drawn.numpy().astype(np.uint8)
+        drawn_levels = drawn.numpy()
+        if request.consistent:
+            drawn_levels = enforce_consistency(drawn_levels, np.rint(batch[start:stop] * 255))
+        levels[start:stop] = drawn_levels.astype(np.uint8)
     results = []
     for s in range(samples):
         grid = levels[s * rows * cols : (s + 1) * rows * cols].reshape(rows, cols, 3, out_tile, out_tile)

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from srdesk.core.metrics import ssim_y
 from srdesk.core.resample import matlab_bicubic
 from srdesk.models.pixel_recursive import LEVELS, PixelRecursiveSR, draw_uniforms, sample_fast
+from srdesk.models.sampling import enforce_consistency
 from srdesk.training.pr_trainer import RegressionNet, load_faces
 
 TEMPERATURES = (1.0, 0.9, 0.8)
@@ -166,6 +167,14 @@ def evaluate_faces(
         rows[f"samples_tau_{tau:g}"] = {
             **{key: round(float(np.mean([s[key] for s in scores])), 4) for key in scores[0]},
             "diversity_rms_levels": round(diversity(per_sample), 3),
+        }
+        # what srdesk shows: each draw made consistent with its input (srdesk.models.sampling)
+        projected = torch.from_numpy(enforce_consistency(levels.numpy().astype(np.float64),
+                                                         np.rint(batch.numpy() * 255))).view_as(per_sample)
+        scores = [image_scores(projected[s].float(), hr_s, lr_s) for s in range(samples)]
+        rows[f"samples_tau_{tau:g}_consistent"] = {
+            **{key: round(float(np.mean([s[key] for s in scores])), 4) for key in scores[0]},
+            "diversity_rms_levels": round(diversity(projected), 3),
         }
         if progress:
             progress(f"tau {tau:g}: {rows[f'samples_tau_{tau:g}']}")

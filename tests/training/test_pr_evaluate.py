@@ -66,9 +66,13 @@ def test_the_report_has_every_number_and_an_untrained_model_loses_to_bicubic(tmp
     assert nll["pixel_recursive"] > nll["bicubic"]  # untrained: about 8 bits
     assert all(math.isfinite(v) for v in nll.values())
     images = result.metrics["images"]
-    assert set(images) == {"bicubic", "regression", "samples_tau_1", "samples_tau_0.8"}
+    assert set(images) == {"bicubic", "regression", "samples_tau_1", "samples_tau_0.8", "samples_tau_1_consistent",
+                           "samples_tau_0.8_consistent"}
     assert images["samples_tau_1"]["diversity_rms_levels"] > 0
     assert images["bicubic"]["consistency_db"] > images["samples_tau_1"]["consistency_db"]
+    # what the app shows: the same draws made consistent with their input, still different from each other
+    assert images["samples_tau_1_consistent"]["consistency_db"] > images["bicubic"]["consistency_db"]
+    assert images["samples_tau_1_consistent"]["diversity_rms_levels"] > 0
     # input, bicubic, regression, 2 samples, truth
     assert len(result.figure_rows) == 2 and len(result.figure_rows[0]) == 6
     save_figure(result.figure_rows, tmp_path / "figure.png")
