@@ -10,8 +10,8 @@ nothing, with a small limit on what travels each way. So:
 Each call resumes from the run folder's checkpoint (kept as parts of at most
 15 MB, so they come back through the file limit) and leaves the best weights,
 the log and the config beside it. What travels to the machine is limited
-(64 MiB): the repository (~19 MB) + the pack (~22 MB) + an SRResNet
-checkpoint (~18 MB, weights and Adam moments) fit; carry only the checkpoint
+(64 MiB): the repository (~19 MB) + the pack (~22 MB) + a checkpoint
+(SPAN 48x6: ~5 MB with Adam moments; SRResNet 16x64: ~18 MB) fit; carry only the checkpoint
 parts and config of a run back, not its older exported weights. Recipes name everything a run needs, so the
 first minutes of a GPU go to training, not to setting up.
 """
@@ -28,21 +28,24 @@ from typing import Any
 
 import numpy as np
 
+_SPAN = {"arch": "span", "blocks": 6, "channels": 48}
+_REAL = {"degradation": "real", "degradation_strength": 0.6, "clean_prob": 0.1, "val_degradation": "real"}
+_GPU = {"checkpoint_every": 1000, "val_every": 1000, "log_every": 100, "data_workers": 12, "amp": True}
+
 RECIPES: dict[str, dict[str, Any]] = {
-    # PSNR-oriented photo model for real inputs: SRResNet 16x64, realistic degradations (Real-ESRGAN's
-    # pipeline at 0.6 strength, 10 % clean), fine-tuned from the clean srresnet-x4.
-    "photo-x4": {
-        "kind": "sr", "scale": 4, "crop": 192, "batch_size": 32, "lr": 2e-4, "steps": 40_000,
-        "degradation": "real", "degradation_strength": 0.6, "clean_prob": 0.1, "val_degradation": "real",
-        "init_from": "weights/srresnet-x4.safetensors", "checkpoint_every": 1000, "val_every": 1000,
-        "log_every": 100, "data_workers": 12, "amp": True,
-    },
-    # the native x2 counterpart (most enlargements are x2): trained from scratch, same data and degradations.
-    "photo-x2": {
-        "kind": "sr", "scale": 2, "crop": 128, "batch_size": 32, "lr": 2e-4, "steps": 40_000,
-        "degradation": "real", "degradation_strength": 0.6, "clean_prob": 0.1, "val_degradation": "real",
-        "checkpoint_every": 1000, "val_every": 1000, "log_every": 100, "data_workers": 12, "amp": True,
-    },
+    # The PSNR-oriented photo models for real inputs (SPAN-style 48x6, the shipped architecture), realistic
+    # degradations (Real-ESRGAN's pipeline at 0.6 strength, 10 % clean), continued from the shipped weights.
+    "photo-x4": {"kind": "sr", "scale": 4, "crop": 256, "batch_size": 64, "lr": 5e-4, "steps": 200_000,
+                 "init_from": "weights/photo-x4.safetensors", **_SPAN, **_REAL, **_GPU},
+    "photo-x2": {"kind": "sr", "scale": 2, "crop": 192, "batch_size": 64, "lr": 5e-4, "steps": 200_000,
+                 "init_from": "weights/photo-x2.safetensors", **_SPAN, **_REAL, **_GPU},
+    # The GAN photo model (Real-ESRGAN's stage 2): L1 + generic perceptual loss (a fixed random deep CNN; no
+    # ImageNet weights here) + a U-Net discriminator with spectral norm, from the PSNR model; detail strength
+    # then blends the two.
+    "photo-gan-x4": {"kind": "sr", "scale": 4, "crop": 256, "batch_size": 32, "lr": 1e-4, "d_lr": 1e-4,
+                     "steps": 100_000, "init_from": "weights/photo-x4.safetensors", "adversarial": "gan",
+                     "discriminator": "unet", "content_loss": "random-features", "pixel_weight": 1.0,
+                     "adv_weight": 0.1, **_SPAN, **_REAL, **_GPU},
 }
 PART_BYTES = 15 * 1024 * 1024
 HOLDOUT_NAMES = "holdout.txt"
@@ -138,7 +141,9 @@ def recipe_config(name: str, data: Path, out: Path, minutes: float, **overrides:
     values.update(run_dir=str(out / name), train_dir=str(data / "photos"), val_dir=str(data / "Set5"),
                   holdout=[], max_minutes=minutes)
     values.update(overrides)
-    return SRConfig(**values)
+    from srdesk.training.sr_trainer import apply_stage2_defaults
+
+    return apply_stage2_defaults(SRConfig(**values))
 
 
 def run_recipe(name: str, data: Path, out: Path, minutes: float, **overrides: Any) -> int:

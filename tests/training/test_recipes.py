@@ -51,7 +51,7 @@ def test_split_and_join_give_back_the_same_bytes(tmp_path: Path) -> None:
 
 def test_recipe_trains_in_limited_calls_and_resumes_from_its_parts(photos: Path, tmp_path: Path) -> None:
     recipes.pack(photos, tmp_path / "benchmarks", tmp_path / "pack")
-    small = {"blocks": 1, "channels": 8, "crop": 32, "batch_size": 2, "data_workers": 2, "init_from": "",
+    small = {"blocks": 2, "channels": 8, "crop": 32, "batch_size": 2, "data_workers": 2, "init_from": "",
              "val_every": 2, "checkpoint_every": 100, "log_every": 1, "device": "cpu", "degradation_strength": 0.3}
     first = recipes.run_recipe("photo-x4", tmp_path / "pack", tmp_path / "runs", minutes=5, steps=2, **small)
     assert first == 2
@@ -65,3 +65,10 @@ def test_recipe_trains_in_limited_calls_and_resumes_from_its_parts(photos: Path,
     # a zero-minute budget stops at once, with the checkpoint intact
     assert recipes.run_recipe("photo-x4", tmp_path / "pack", tmp_path / "runs", minutes=1e-9, steps=10,
                               **small) == 4
+
+
+def test_the_gan_recipe_takes_the_papers_stage_two_settings(tmp_path: Path) -> None:
+    config = recipes.recipe_config("photo-gan-x4", tmp_path / "pack", tmp_path / "runs", minutes=1)
+    assert config.adversarial == "gan" and config.discriminator == "unet" and config.d_norm == "none"
+    assert config.arch == "span" and config.init_from == "weights/photo-x4.safetensors"
+    assert recipes.recipe_config("photo-x2", tmp_path / "pack", tmp_path / "runs", minutes=1).scale == 2
