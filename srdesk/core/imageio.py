@@ -488,6 +488,17 @@ def encode(pixels: np.ndarray, alpha: np.ndarray | None, meta: ImageMeta, fmt: s
         options.update(compress_level=6)
     elif fmt == "TIFF":
         options.update(compression="tiff_adobe_deflate")
+    if fmt == "JPEG" and options.get("optimize"):
+        try:
+            return _save_with_metadata(im, fmt, options, meta)
+        except OSError:
+            # Pillow gives libjpeg 2 bytes per pixel of buffer for optimised tables; noise-like pictures at
+            # high quality can need more ("Suspension not allowed here"): streaming, unoptimised tables need none
+            options["optimize"] = False
+    return _save_with_metadata(im, fmt, options, meta)
+
+
+def _save_with_metadata(im: Image.Image, fmt: str, options: dict[str, object], meta: ImageMeta) -> bytes:
     buf = io.BytesIO()
     try:
         im.save(buf, format=fmt, **options)
@@ -495,11 +506,10 @@ def encode(pixels: np.ndarray, alpha: np.ndarray | None, meta: ImageMeta, fmt: s
         if not {"exif", "icc_profile", "tiffinfo"} & options.keys():
             raise
         # damaged metadata must not cost the user the picture: write it without
-        for key in ("exif", "icc_profile", "tiffinfo"):
-            options.pop(key, None)
-        meta.notes.append("the original metadata could not be written to this format and was left out")
+        without = {k: v for k, v in options.items() if k not in ("exif", "icc_profile", "tiffinfo")}
         buf = io.BytesIO()
-        im.save(buf, format=fmt, **options)
+        im.save(buf, format=fmt, **without)
+        meta.notes.append("the original metadata could not be written to this format and was left out")
     return buf.getvalue()
 
 

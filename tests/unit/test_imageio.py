@@ -273,3 +273,17 @@ def test_stale_temporaries_are_cleaned(tmp_path: Path) -> None:
     removed = imageio.clean_stale_temporaries(tmp_path)
     assert [p.name for p in removed] == [f".srdesk-{dead.pid}-abc.part"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [f".srdesk-{os.getpid()}-mine.part", "keep.png"]
+
+
+def test_noise_like_pictures_encode_as_jpeg_at_high_quality(tmp_path) -> None:
+    """Pure noise at quality 95-100 needs more than the 2 bytes per pixel Pillow gives libjpeg for optimised
+    Huffman tables; it must still be written (the picture is what it is: film grain, a broken model)."""
+    from srdesk.core.imageio import ImageMeta, encode
+
+    noise = np.random.default_rng(0).integers(0, 256, (400, 600, 3)).astype(np.uint8)
+    for quality in (95, 100):
+        data = encode(noise, None, ImageMeta(), "JPEG", quality)
+        (tmp_path / "noise.jpg").write_bytes(data)
+        with Image.open(tmp_path / "noise.jpg") as im:
+            assert im.size == (600, 400)
+        assert len(data) > 2 * 600 * 400  # it really needed more than the optimised path's buffer
