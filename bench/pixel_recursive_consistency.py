@@ -21,7 +21,7 @@ from srdesk.models import registry
 from srdesk.models.pixel_recursive import sample_fast
 from srdesk.models.sampling import enforce_consistency
 from srdesk.models.weights import load_verified
-from srdesk.training.pr_evaluate import bicubic_levels, diversity, draw_uniforms, image_scores
+from srdesk.training.pr_evaluate import bicubic_levels, draw_uniforms, image_scores, samples_summary
 from srdesk.training.pr_trainer import load_faces
 
 FACES = Path(__file__).resolve().parents[2] / "shared/data/faces"
@@ -53,10 +53,9 @@ def main() -> int:
         consistent = torch.from_numpy(enforce_consistency(levels.numpy().astype(np.float64),
                                                           np.rint(batch.numpy() * 255))).view_as(raw)
         for name, drawn in (("raw", raw), ("consistent", consistent)):
-            scores = [image_scores(drawn[s].float(), hr, lr) for s in range(args.samples)]
-            mean = {k: float(np.mean([s[k] for s in scores])) for k in scores[0]}
+            mean = samples_summary(drawn, hr, lr)
             print(f"| {tau:g} | {name} | {mean['psnr']:.2f} | {mean['ssim']:.3f} | {mean['consistency_db']:.1f} | "
-                  f"{diversity(drawn):.1f} |", flush=True)
+                  f"{mean['diversity_rms_levels']:.1f} |", flush=True)
         print(f"(sampling took {seconds:.0f} s)", file=sys.stderr)
     return 0
 

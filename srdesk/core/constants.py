@@ -13,6 +13,8 @@ OUTPUT_FORMATS = ("png", "jpg", "webp", "tiff", "bmp")
 SCALE_MIN, SCALE_MAX = 1.0, 16.0  # the engine's range; the GUI offers 1-8
 GUI_SCALE_MAX = 8.0
 
+STRIP_ROWS = 256  # rows converted at a time, so that no whole-image temporaries are made
+
 DEFAULT_TEMPERATURE = 0.8  # sampling models: the paper's tau in [0, 1]
 MAX_SAMPLES = 64
 

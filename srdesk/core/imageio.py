@@ -81,8 +81,8 @@ class ImageMeta:
     notes: list[str] = field(default_factory=list)
 
 
-STRIP_ROWS = 256
-JPEG_OPTIMIZE_MAX_PIXELS = 16_000_000  # rows converted at a time, so that no whole-image float temporaries are made
+STRIP_ROWS = constants.STRIP_ROWS
+JPEG_OPTIMIZE_MAX_PIXELS = 16_000_000  # optimised Huffman tables up to this size (see encode)
 
 PEAKS = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 

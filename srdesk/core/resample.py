@@ -21,6 +21,7 @@ from typing import Final
 import numpy as np
 from PIL import Image
 
+from srdesk.core.constants import STRIP_ROWS
 from srdesk.core.errors import InvalidParameter
 
 ImageArray = np.ndarray
@@ -79,13 +80,21 @@ def resize_8bit(image: np.ndarray, size: Size, method: str) -> np.ndarray:
     del source
     # copied out a strip at a time: np.asarray of the whole picture would briefly hold two more copies
     out = np.empty((size[0], size[1], channels), dtype=np.uint8)
-    for top in range(0, size[0], _STRIP_ROWS):
-        bottom = min(size[0], top + _STRIP_ROWS)
+    for top in range(0, size[0], STRIP_ROWS):
+        bottom = min(size[0], top + STRIP_ROWS)
         out[top:bottom] = np.asarray(resized.crop((0, top, size[1], bottom))).reshape(bottom - top, size[1], channels)
     return out
 
 
-_STRIP_ROWS = 256
+def resize_levels(image: np.ndarray, size: Size, method: str, bits: int) -> np.ndarray:
+    """``image`` (float in [0, 1]) resized by ``method``: float32, not clipped, with ``bits`` 0; else uint8/uint16
+    levels, from Pillow's own 8-bit resize where it has the method, from the float result otherwise."""
+    from srdesk.core.imageio import quantize, to_uint8
+
+    if bits == 8 and method in PILLOW_FILTERS:
+        return resize_8bit(to_uint8(image), size, method)
+    out = resize(image, size, method)
+    return quantize(out, bits) if bits else out
 
 
 nearest = _pillow(Image.Resampling.NEAREST)

@@ -14,7 +14,7 @@ import numpy as np
 
 from srdesk.core import resample
 from srdesk.core.devices import apply_threads
-from srdesk.core.imageio import LoadedImage, from_array, quantize, to_uint8
+from srdesk.core.imageio import LoadedImage, from_array
 from srdesk.core.request import CancelToken, EnhanceRequest, ProgressFn, check_cancel
 from srdesk.engine.cache import MODELS
 from srdesk.models.base import ClassicalUpscaler, SamplingUpscaler, TorchUpscaler, Upscaler
@@ -42,10 +42,8 @@ def _enlarge_alpha(alpha: np.ndarray | None, size: tuple[int, int], method: str,
     """The alpha channel, enlarged on its own and kept within [0, 1] (or as ``bits`` integers)."""
     if alpha is None:
         return None
-    if bits == 8 and method in resample.PILLOW_FILTERS:
-        return resample.resize_8bit(to_uint8(alpha[:, :, None]), size, method)[:, :, 0]
-    enlarged = np.clip(resample.resize(alpha[:, :, None], size, method)[:, :, 0], 0.0, 1.0)
-    return quantize(enlarged, bits) if bits else enlarged
+    enlarged = resample.resize_levels(alpha[:, :, None], size, method, bits)[:, :, 0]
+    return enlarged if bits else np.clip(enlarged, 0.0, 1.0)
 
 
 def run(
@@ -82,7 +80,7 @@ def run(
         if not bits:
             np.clip(result, 0.0, 1.0, out=result)
         out.append(LoadedImage(pixels=result, meta=meta,
-                               alpha=None if alpha is None else alpha if index == len(results) - 1 else alpha.copy()))
+                               alpha=None if alpha is None else alpha.copy() if index else alpha))
     return out
 
 

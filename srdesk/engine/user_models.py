@@ -16,8 +16,7 @@ from typing import Any
 from srdesk.core.errors import InvalidParameter, SrdeskError
 from srdesk.models.community import PYTORCH_SUFFIXES
 from srdesk.models.ncnn_model import parse_param
-
-MODEL_SUFFIXES = (".param", *PYTORCH_SUFFIXES)
+from srdesk.models.registry import USER_MODEL_SUFFIXES as MODEL_SUFFIXES
 
 
 def _model_files(folder: Path, name: str) -> list[Path]:

@@ -351,10 +351,10 @@ class MainWindow(QMainWindow):
 
     def add_models_dialog(self) -> None:
         """File > Add model…: ncnn .param files (with their .bin) and PyTorch files into the user's models folder."""
+        pytorch = " ".join(f"*{s}" for s in registry.USER_MODEL_SUFFIXES if s != ".param")
         files, _ = QFileDialog.getOpenFileNames(
             self, "Add models (ncnn .param with its .bin beside it, or PyTorch .safetensors/.pth)", str(Path.home()),
-            "Models (*.param *.safetensors *.pth *.pt *.ckpt);;ncnn models (*.param);;"
-            "PyTorch models (*.safetensors *.pth *.pt *.ckpt);;All files (*)")
+            f"Models (*.param {pytorch});;ncnn models (*.param);;PyTorch models ({pytorch});;All files (*)")
         if files:
             self.add_models([Path(f) for f in files])
 

@@ -52,28 +52,26 @@ class Job(QRunnable):
 
     def run(self) -> None:
         self._started = time.monotonic()
-        outcome: Callable[[], None]
+        signal, args = self.signals.failed, ()
         try:
             result = self.fn(self._progress, self.cancel_event)
         except Cancelled:
-            outcome = self.signals.cancelled.emit
+            signal = self.signals.cancelled
         except SrdeskError as exc:
             log.info("%s failed: %s", self.description, exc)
-            outcome = lambda message=str(exc): self.signals.failed.emit(message)  # noqa: E731
+            args = (str(exc),)
         except MemoryError:
             log.exception("%s ran out of memory", self.description)
-            outcome = lambda: self.signals.failed.emit(  # noqa: E731
-                "Not enough memory for this image. Try a smaller tile size or scale.")
+            args = ("Not enough memory for this image. Try a smaller tile size or scale.",)
         except Exception as exc:
             log.error("%s crashed:\n%s", self.description, traceback.format_exc())
-            message = f"Something went wrong ({exc.__class__.__name__}: {exc}). Details are in the log file."
-            outcome = lambda: self.signals.failed.emit(message)  # noqa: E731
+            args = (f"Something went wrong ({exc.__class__.__name__}: {exc}). Details are in the log file.",)
         else:
-            outcome = lambda: self.signals.finished.emit(result)  # noqa: E731
+            signal, args = self.signals.finished, (result,)
         finally:
             # done before the signal: a slot that starts the next job must not find this one still busy
             self.done.set()
-        outcome()
+        signal.emit(*args)
 
 
 def format_eta(seconds: float) -> str:

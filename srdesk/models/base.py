@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from srdesk.core import resample
-from srdesk.core.imageio import quantize, to_uint8
+from srdesk.core.imageio import quantize
 from srdesk.core.request import CancelToken, EnhanceRequest, ProgressFn
 
 if TYPE_CHECKING:
@@ -112,12 +112,7 @@ class ClassicalUpscaler:
     def enlarge(self, pixels: np.ndarray, size: tuple[int, int], request: EnhanceRequest,
                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,
                 notes: list[str] | None = None, bits: int = 0) -> list[np.ndarray]:
-        if bits == 8 and self.method in resample.PILLOW_FILTERS:
-            out = resample.resize_8bit(to_uint8(pixels), size, self.method)
-        else:
-            out = self.resize(pixels, size)
-            if bits:
-                out = quantize(out, bits)
+        out = resample.resize_levels(pixels, size, self.method, bits)
         if progress:
             progress(1, 1)
         return [out]

@@ -19,6 +19,7 @@ from srdesk.core import resample
 from srdesk.core.errors import InvalidParameter, UnknownModel
 from srdesk.core.request import PRECISIONS
 from srdesk.models.base import ClassicalUpscaler, SamplingUpscaler, TorchUpscaler, Upscaler
+from srdesk.models.community import PYTORCH_SUFFIXES
 from srdesk.models.ncnn_model import NcnnUpscaler
 from srdesk.models.weights import ModelCard, load_verified, read_card, weights_dir
 
@@ -235,7 +236,7 @@ def register(entry: ModelEntry) -> None:
     _REGISTRY[entry.name] = entry
 
 
-USER_MODEL_PATTERNS = ("*.param", "*.safetensors", "*.pth", "*.pt", "*.ckpt")
+USER_MODEL_SUFFIXES = (".param", *PYTORCH_SUFFIXES)  # ncnn's .param (with its .bin) and PyTorch files
 
 
 def add_user_models(folder: Path) -> list[ModelEntry]:
@@ -248,8 +249,7 @@ def add_user_models(folder: Path) -> list[ModelEntry]:
     added: list[ModelEntry] = []
     if not Path(folder).is_dir():
         return added
-    files = sorted({f for pattern in USER_MODEL_PATTERNS for f in Path(folder).glob(pattern)})
-    for path in files:
+    for path in sorted(f for f in Path(folder).iterdir() if f.suffix in USER_MODEL_SUFFIXES):
         name = path.stem
         if name in _REGISTRY and (_REGISTRY[name].origin != "added" or _REGISTRY[name].path != str(path)):
             continue  # srdesk's own names win; of two added files with one name, the first stays

@@ -88,10 +88,9 @@ def enlarge_tiled(upscaler: TorchUpscaler, pixels: np.ndarray, size: tuple[int, 
             progress(done, total)
 
     for index in range(passes):
-        last = index == passes - 1
         # the last pass writes the result's integer levels directly when no reduction follows it
-        bits = bits_for and (pixels.shape[0] * native, pixels.shape[1] * native) == size and last
-        pixels = run_tiled(upscaler, pixels, tile, context, step, cancel, notes, bits=bits_for if bits else 0)
+        direct = index == passes - 1 and (pixels.shape[0] * native, pixels.shape[1] * native) == size
+        pixels = run_tiled(upscaler, pixels, tile, context, step, cancel, notes, bits=bits_for if direct else 0)
     pixels = to_size(pixels, size)
     return quantize(pixels, bits_for) if bits_for else pixels
 

@@ -113,6 +113,13 @@ def diversity(samples: torch.Tensor) -> float:
     return float(np.mean(values)) if values else 0.0
 
 
+def samples_summary(drawn: torch.Tensor, hr: torch.Tensor, lr: torch.Tensor) -> dict[str, float]:
+    """Mean pSNR/SSIM/consistency over the samples (S, N, 3, H, W) in levels, and their diversity."""
+    scores = [image_scores(drawn[s].float(), hr, lr) for s in range(len(drawn))]
+    return {**{key: float(np.mean([s[key] for s in scores])) for key in scores[0]},
+            "diversity_rms_levels": diversity(drawn)}
+
+
 @dataclass
 class FacesEvaluation:
     metrics: dict[str, Any]
@@ -163,19 +170,13 @@ def evaluate_faces(
             levels = sample_fast(model, batch, tau, uniforms)
         per_sample = levels.view(samples, k, 3, hr_size, hr_size)
         drawn[tau] = per_sample
-        scores = [image_scores(per_sample[s].float(), hr_s, lr_s) for s in range(samples)]
-        rows[f"samples_tau_{tau:g}"] = {
-            **{key: round(float(np.mean([s[key] for s in scores])), 4) for key in scores[0]},
-            "diversity_rms_levels": round(diversity(per_sample), 3),
-        }
         # what srdesk shows: each draw made consistent with its input (srdesk.models.sampling)
         projected = torch.from_numpy(enforce_consistency(levels.numpy().astype(np.float64),
                                                          np.rint(batch.numpy() * 255))).view_as(per_sample)
-        scores = [image_scores(projected[s].float(), hr_s, lr_s) for s in range(samples)]
-        rows[f"samples_tau_{tau:g}_consistent"] = {
-            **{key: round(float(np.mean([s[key] for s in scores])), 4) for key in scores[0]},
-            "diversity_rms_levels": round(diversity(projected), 3),
-        }
+        for key, kind in ((f"samples_tau_{tau:g}", per_sample), (f"samples_tau_{tau:g}_consistent", projected)):
+            summary = samples_summary(kind, hr_s, lr_s)
+            rows[key] = {name: round(value, 3 if name == "diversity_rms_levels" else 4)
+                         for name, value in summary.items()}
         if progress:
             progress(f"tau {tau:g}: {rows[f'samples_tau_{tau:g}']}")
     metrics["sample_faces"] = k
