@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import png  # pypng: 16-bit PNG
-import tifffile
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 from srdesk.core import constants
@@ -96,7 +94,7 @@ def to_float(array: np.ndarray) -> np.ndarray:
     peak = PEAKS.get(array.dtype)
     if peak is None:
         return array.astype(np.float32, copy=False)
-    return array.astype(np.float32) * np.float32(1.0 / peak)
+    return array.astype(np.float32) / np.float32(peak)  # as load() divides: the same floats either way
 
 
 def quantize_into(target: np.ndarray, values: np.ndarray) -> None:
@@ -188,15 +186,25 @@ def _png_is_16bit(path: Path) -> bool:
 
 def _read_16bit_png(path: Path) -> tuple[np.ndarray, bool]:
     """(uint16 (H, W, C) array, has_alpha) for 16-bit PNGs that Pillow would truncate."""
-    width, height, rows, info = png.Reader(filename=str(path)).asDirect()
-    planes = info["planes"]
-    data = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows]).reshape(height, width, planes)
+    import png  # pypng, only for 16-bit PNGs (imported when one comes)
+
+    try:
+        width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+        planes = info["planes"]
+        data = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows]).reshape(height, width, planes)
+    except png.Error as exc:
+        raise ValueError(f"{exc.__class__.__name__}: {exc}") from exc
     return data, bool(info["alpha"])
 
 
-def _split_channels(data: np.ndarray, peak: float, has_alpha: bool) -> tuple[np.ndarray, np.ndarray | None, bool]:
-    """Integer (H, W[, C]) -> float RGB, optional alpha, grayscale flag."""
-    x = data.astype(np.float32) / peak
+def _split_channels(data: np.ndarray, peak: float, has_alpha: bool, levels: bool = False
+                    ) -> tuple[np.ndarray, np.ndarray | None, bool]:
+    """Integer (H, W[, C]) -> float RGB (or, with ``levels``, full-range uint8/uint16 as they are),
+    optional alpha, grayscale flag."""
+    if levels and PEAKS.get(data.dtype) == peak:
+        x = data if data.flags.writeable else data.copy()  # (Pillow's arrays are read-only)
+    else:
+        x = data.astype(np.float32) / peak
     if x.ndim == 2:
         x = x[:, :, None]
     alpha = None
@@ -207,7 +215,8 @@ def _split_channels(data: np.ndarray, peak: float, has_alpha: bool) -> tuple[np.
     return np.ascontiguousarray(rgb), None if alpha is None else np.ascontiguousarray(alpha), gray
 
 
-def _pillow_pixels(im: Image.Image, meta: ImageMeta) -> tuple[np.ndarray, np.ndarray | None, bool]:
+def _pillow_pixels(im: Image.Image, meta: ImageMeta, levels: bool = False
+                   ) -> tuple[np.ndarray, np.ndarray | None, bool]:
     mode = im.mode
     if mode == "CMYK":
         meta.notes.append("converted from CMYK to RGB")
@@ -222,7 +231,7 @@ def _pillow_pixels(im: Image.Image, meta: ImageMeta) -> tuple[np.ndarray, np.nda
         else:
             im = im.convert("RGB")
         meta.icc_profile = None  # the CMYK profile no longer describes the pixels
-        return _split_channels(np.asarray(im), 255.0, False)
+        return _split_channels(np.asarray(im), 255.0, False, levels)
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
         meta.bit_depth = 16
         data = np.asarray(im).astype(np.float64)
@@ -244,11 +253,16 @@ def _pillow_pixels(im: Image.Image, meta: ImageMeta) -> tuple[np.ndarray, np.nda
             name = meta.path.name if meta.path else "image"
             raise UnsupportedImage(f"{name}: unsupported colour mode {mode}") from exc
     has_alpha = im.mode in ("LA", "RGBA")
-    return _split_channels(np.asarray(im), 255.0, has_alpha)
+    return _split_channels(np.asarray(im), 255.0, has_alpha, levels)
 
 
-def load(path: str | os.PathLike[str], max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
-    """Read an image file; raises :class:`UnsupportedImage` with a readable reason."""
+def load(path: str | os.PathLike[str], max_pixels: int | None = DEFAULT_MAX_PIXELS, levels: bool = False
+         ) -> LoadedImage:
+    """Read an image file; raises :class:`UnsupportedImage` with a readable reason.
+
+    Pixels are float32 in [0, 1]; with ``levels``, 8- and 16-bit files keep their uint8/uint16 levels
+    (a quarter/half of the memory, and no conversion for Pillow's own resizes; see :class:`LoadedImage`).
+    """
     path = Path(path)
     name = path.name
     _check_readable(path)
@@ -282,14 +296,16 @@ def load(path: str | os.PathLike[str], max_pixels: int | None = DEFAULT_MAX_PIXE
             if meta.format == "PNG" and _png_is_16bit(path) and im.mode not in ("I", "I;16", "I;16B"):
                 data, has_alpha = _read_16bit_png(path)
                 meta.bit_depth = 16
-                rgb, alpha, gray = _split_channels(data, 65535.0, has_alpha)
+                rgb, alpha, gray = _split_channels(data, 65535.0, has_alpha, levels)
             elif meta.format == "TIFF" and max(_tiff_bits(im)) == 16 and im.mode not in ("I;16", "I;16B", "I;16L"):
+                import tifffile  # only for 16-bit TIFFs (imported when one comes)
+
                 data = tifffile.imread(path)
                 data = data[0] if data.ndim == 4 else data  # first page of a stack
                 meta.bit_depth = 16
-                rgb, alpha, gray = _split_channels(data, 65535.0, data.ndim == 3 and data.shape[2] in (2, 4))
+                rgb, alpha, gray = _split_channels(data, 65535.0, data.ndim == 3 and data.shape[2] in (2, 4), levels)
             else:
-                rgb, alpha, gray = _pillow_pixels(im, meta)
+                rgb, alpha, gray = _pillow_pixels(im, meta, levels)
             if exif:
                 meta.exif = _portable_exif(exif, meta.format == "TIFF")
     except UnsupportedImage:  # ours (ImageTooLarge included): already a readable message
@@ -298,7 +314,7 @@ def load(path: str | os.PathLike[str], max_pixels: int | None = DEFAULT_MAX_PIXE
         raise UnsupportedImage(f"{name}: not an image, or a type srdesk cannot read") from exc
     except Image.DecompressionBombError as exc:  # only if another module re-enabled Pillow's guard
         raise ImageTooLarge(f"{name}: declared size is too large to decode safely") from exc
-    except (OSError, SyntaxError, ValueError, EOFError, struct.error, png.Error, zlib.error) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as exc:
         reason = "the file is truncated or damaged" if "truncat" in str(exc).lower() or isinstance(exc, EOFError) \
             else f"the file is damaged or not a valid image ({exc.__class__.__name__}: {exc})"
         raise UnsupportedImage(f"{name}: {reason}") from exc
@@ -308,7 +324,7 @@ def load(path: str | os.PathLike[str], max_pixels: int | None = DEFAULT_MAX_PIXE
     rgb = apply_orientation(rgb, orientation)
     if alpha is not None:
         alpha = apply_orientation(alpha, orientation)
-    if not np.isfinite(rgb).all():
+    if rgb.dtype.kind == "f" and not np.isfinite(rgb).all():
         raise UnsupportedImage(f"{name}: the image contains invalid (non-finite) values")
     return LoadedImage(pixels=rgb, alpha=alpha, meta=meta)
 
@@ -423,6 +439,8 @@ def _output_data(pixels: np.ndarray, alpha: np.ndarray | None, meta: ImageMeta, 
 
 
 def _png_16(data: np.ndarray, meta: ImageMeta, exif: bytes | None) -> bytes:
+    import png  # pypng
+
     h, w, c = data.shape
     writer = png.Writer(w, h, greyscale=c in (1, 2), alpha=c in (2, 4), bitdepth=16)
     buf = io.BytesIO()
@@ -454,6 +472,8 @@ def encode(pixels: np.ndarray, alpha: np.ndarray | None, meta: ImageMeta, fmt: s
         data16 = _output_data(pixels, alpha, meta, fmt, 16)
         if fmt == "PNG":
             return _png_16(data16, meta, exif)
+        import tifffile
+
         buf = io.BytesIO()
         extratags = [(34675, "B", len(meta.icc_profile), meta.icc_profile, True)] if meta.icc_profile else []
         tifffile.imwrite(buf, data16[:, :, 0] if data16.shape[2] == 1 else data16,

@@ -87,13 +87,14 @@ def resize_8bit(image: np.ndarray, size: Size, method: str) -> np.ndarray:
 
 
 def resize_levels(image: np.ndarray, size: Size, method: str, bits: int) -> np.ndarray:
-    """``image`` (float in [0, 1]) resized by ``method``: float32, not clipped, with ``bits`` 0; else uint8/uint16
-    levels, from Pillow's own 8-bit resize where it has the method, from the float result otherwise."""
-    from srdesk.core.imageio import quantize, to_uint8
+    """``image`` (float in [0, 1], or uint8/uint16 levels) resized by ``method``: float32, not clipped, with
+    ``bits`` 0; else uint8/uint16 levels, from Pillow's own 8-bit resize where it has the method, from the
+    float result otherwise."""
+    from srdesk.core.imageio import quantize, to_float, to_uint8
 
     if bits == 8 and method in PILLOW_FILTERS:
         return resize_8bit(to_uint8(image), size, method)
-    out = resize(image, size, method)
+    out = resize(to_float(image), size, method)
     return quantize(out, bits) if bits else out
 
 

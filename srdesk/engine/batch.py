@@ -138,7 +138,7 @@ def process_file(
     target = output_path(source, options)
     if options.existing == "skip" and target.exists():
         raise Skipped(f"{target.name} exists already")
-    image = imageio.load(source, max_pixels=options.max_pixels)
+    image = imageio.load(source, max_pixels=options.max_pixels, levels=True)
     results = pipeline.run(options.request.with_(integer_output=True), image, progress, cancel)
     fmt = options.fmt or target.suffix.lstrip(".")
     written = []

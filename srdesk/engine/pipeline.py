@@ -68,11 +68,13 @@ def run(
     check_cancel(cancel)
     notes: list[str] = []
     bits = (16 if source.meta.bit_depth >= 16 else 8) if request.integer_output else 0
-    pixels = source.float_pixels()
+    # classical methods take the source's own levels (Pillow resizes 8-bit pixels as they are)
+    as_is = upscaler.kind == "classical"
+    pixels = source.pixels if as_is else source.float_pixels()
     results = upscaler.enlarge(pixels, size, request, progress, cancel, notes, bits=bits)
     del pixels
     check_cancel(cancel)
-    alpha = _enlarge_alpha(source.float_alpha(), size, upscaler.alpha_method, bits)
+    alpha = _enlarge_alpha(source.alpha if as_is else source.float_alpha(), size, upscaler.alpha_method, bits)
     out = []
     for index, result in enumerate(results):
         meta = copy.deepcopy(source.meta)

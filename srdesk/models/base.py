@@ -89,9 +89,9 @@ class Upscaler(Protocol):
     def enlarge(self, pixels: np.ndarray, size: tuple[int, int], request: EnhanceRequest,
                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,
                 notes: list[str] | None = None, bits: int = 0) -> list[np.ndarray]:
-        """(H, W, C) float32 in [0, 1] -> results of ``size``: float32, not clipped, or with ``bits`` 8/16
-        uint8/uint16 (made without a float copy of the whole result where the method allows); ``notes``
-        collects what the user should be told (e.g. a fallback)."""
+        """(H, W, C) float32 in [0, 1] (classical methods: also uint8/uint16 levels) -> results of ``size``:
+        float32, not clipped, or with ``bits`` 8/16 uint8/uint16 (made without a float copy of the whole
+        result where the method allows); ``notes`` collects what the user should be told (e.g. a fallback)."""
         ...
 
 

@@ -8,6 +8,14 @@ overshoot, as sharpening and lossy resizers leave them) and a last JPEG, in
 either order. Every parameter and probability lives in :class:`Degradation`;
 its defaults are the paper's (its ``train_realesrnet_x4plus.yml``).
 
+That pipeline was made for old, many-times-reprocessed internet pictures; most
+photos people enlarge went through one camera and one encoder. A share of the
+samples (``camera_prob``) therefore takes a first-order camera path instead
+(:class:`CameraStage`): lens blur -> anti-aliased reduction (the sensor's
+pixel integration) -> signal-dependent sensor noise, sigma^2 = a*I + b^2 (the
+Poisson-Gaussian model of Foi et al. 2008, as in Brooks et al. 2019,
+"Unprocessing Images for Learned Raw Denoising") -> at most one JPEG.
+
 Blur, resize and noise run in torch on whatever device the crops are on;
 JPEG is a real Pillow round trip (the codec users' photos went through), on
 8-bit pixels. Each sample draws its parameters from its own generator, seeded
@@ -54,6 +62,19 @@ class NoiseStage:
 
 
 @dataclass(frozen=True)
+class CameraStage:
+    """One camera and one encoder: the first-order path."""
+
+    sigma: tuple[float, float] = (0.2, 1.6)  # lens blur, HR pixels (Gaussian, iso or aniso)
+    aniso_prob: float = 0.3
+    shot: tuple[float, float] = (0.0, 0.01)  # a of sigma^2 = a * I + b^2 (I in [0, 1])
+    read: tuple[float, float] = (0.0, 6.0)  # b, in 8-bit levels
+    gray_prob: float = 0.2  # noise alike in all channels (denoised chroma)
+    jpeg_prob: float = 0.9  # else the image stays lossless (PNG, scans)
+    jpeg_quality: tuple[int, int] = (45, 95)
+
+
+@dataclass(frozen=True)
 class Degradation:
     """All parameters of the second-order pipeline; defaults are Real-ESRGAN's."""
 
@@ -71,6 +92,9 @@ class Degradation:
     # srdesk addition: this share of samples gets the plain bicubic reduction, so
     # clean, well-exposed photos (which users also have) are not over-smoothed.
     clean_prob: float = 0.0
+    # srdesk addition: this share of (non-clean) samples takes the first-order camera path instead
+    camera_prob: float = 0.0
+    camera: CameraStage = field(default_factory=CameraStage)
 
     def milder(self, factor: float) -> Degradation:
         """The same pipeline with noise, blur and JPEG damage scaled towards none (factor in [0, 1])."""
@@ -93,7 +117,8 @@ class Degradation:
                              stage.beta_plateau, stage.sinc_prob, stage.kernel_sizes)
 
         return Degradation(self.scale, blur(self.blur1), noise(self.stage1), self.second_blur_prob,
-                           blur(self.blur2), noise(self.stage2), self.final_sinc_prob, self.clean_prob)
+                           blur(self.blur2), noise(self.stage2), self.final_sinc_prob, self.clean_prob,
+                           self.camera_prob, self.camera)
 
 
 # -- kernels (numpy, float64, each sums to 1) ---------------------------------------------------
@@ -176,10 +201,12 @@ def filter2d(image: torch.Tensor, kernel: np.ndarray) -> torch.Tensor:
     return F.conv2d(padded, weight, groups=channels)[0]
 
 
-def resize(image: torch.Tensor, size: tuple[int, int], mode: str) -> torch.Tensor:
+def resize(image: torch.Tensor, size: tuple[int, int], mode: str, antialias: bool = False) -> torch.Tensor:
+    """Real-ESRGAN resizes without anti-aliasing (aliasing is one of its damages); ``antialias`` widens
+    the bilinear/bicubic kernel when reducing, as a camera's optics and pixels do."""
     if mode not in RESIZE_MODES:
         raise ValueError(f"unknown resize mode {mode!r}")
-    kwargs = {} if mode == "area" else {"align_corners": False}
+    kwargs = {} if mode == "area" else {"align_corners": False, "antialias": antialias}
     return F.interpolate(image[None], size=size, mode=mode, **kwargs)[0]
 
 
@@ -211,6 +238,35 @@ def jpeg(image: torch.Tensor, quality: int) -> torch.Tensor:
     return torch.from_numpy(out).permute(2, 0, 1).to(image.device, image.dtype)
 
 
+def sensor_noise(image: torch.Tensor, shot: float, read_levels: float, gray: bool,
+                 generator: torch.Generator) -> torch.Tensor:
+    """Poisson-Gaussian sensor noise in its Gaussian approximation: sigma^2 = shot * I + (read/255)^2."""
+    base = image.clamp(0, 1)
+    if gray:
+        base = (0.299 * base[0] + 0.587 * base[1] + 0.114 * base[2])[None]
+    sigma = torch.sqrt(shot * base + (read_levels / 255.0) ** 2)
+    noise = torch.randn(base.shape, generator=generator, device=image.device, dtype=image.dtype)
+    return image + noise * sigma
+
+
+def camera_one(hr: torch.Tensor, stage: CameraStage, scale: int, rng: np.random.Generator,
+               gen: torch.Generator) -> torch.Tensor:
+    """The first-order camera path: (C, H, W) -> (C, H/s, W/s), not yet quantised."""
+    h, w = hr.shape[1:]
+    sigma_x = rng.uniform(*stage.sigma)
+    sigma_y, theta = sigma_x, 0.0
+    if rng.random() < stage.aniso_prob:
+        sigma_y, theta = rng.uniform(*stage.sigma), rng.uniform(-np.pi, np.pi)
+    size = 2 * math.ceil(3 * max(sigma_x, sigma_y)) + 1
+    out = filter2d(hr, anisotropic_kernel(size, sigma_x, sigma_y, theta))
+    out = resize(out, (h // scale, w // scale), RESIZE_MODES[int(rng.integers(len(RESIZE_MODES)))], antialias=True)
+    out = sensor_noise(out, rng.uniform(*stage.shot), rng.uniform(*stage.read), bool(rng.random() < stage.gray_prob),
+                       gen)
+    if rng.random() < stage.jpeg_prob:
+        out = jpeg(out, int(rng.integers(stage.jpeg_quality[0], stage.jpeg_quality[1] + 1)))
+    return out
+
+
 def _noise(image: torch.Tensor, stage: NoiseStage, rng: np.random.Generator, gen: torch.Generator) -> torch.Tensor:
     gray = bool(rng.random() < stage.gray_prob)
     if rng.random() < stage.gaussian_prob:
@@ -230,6 +286,8 @@ def degrade_one(hr: torch.Tensor, config: Degradation, rng: np.random.Generator,
     """(C, H, W) in [0, 1], H and W multiples of the scale -> the 8-bit LR image (C, H/s, W/s)."""
     h, w = hr.shape[1:]
     lr_size = (h // config.scale, w // config.scale)
+    if config.camera_prob > 0 and rng.random() < config.camera_prob:
+        return (camera_one(hr, config.camera, config.scale, rng, gen).clamp(0, 1) * 255).round() / 255
     # first order
     out = filter2d(hr, random_blur_kernel(config.blur1, rng))
     out = _random_resize(out, config.stage1, (h, w), rng)

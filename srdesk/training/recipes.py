@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 _SPAN = {"arch": "span", "blocks": 6, "channels": 48}
-_REAL = {"degradation": "real", "degradation_strength": 0.6, "clean_prob": 0.1, "val_degradation": "real"}
+_REAL = {"degradation": "real", "degradation_strength": 0.6, "clean_prob": 0.1, "camera_prob": 0.5,
+         "val_degradation": "real"}
 _GPU = {"checkpoint_every": 1000, "val_every": 1000, "log_every": 100, "data_workers": 12, "amp": True}
 
 RECIPES: dict[str, dict[str, Any]] = {

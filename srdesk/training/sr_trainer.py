@@ -42,6 +42,7 @@ class SRConfig(RunConfig):
     degradation: str = "bicubic"  # "bicubic" (the literature's) | "real" (srdesk.training.degrade)
     degradation_strength: float = 1.0  # "real": 1 = Real-ESRGAN's ranges, smaller is milder
     clean_prob: float = 0.0  # "real": share of samples reduced by plain bicubic
+    camera_prob: float = 0.0  # "real": share of the others taking the first-order camera path (degrade.CameraStage)
     val_degradation: str = "clean"  # validation inputs: "clean" | "real" (srdesk.core.evaluate)
     data_workers: int = 0  # threads preparing the next batches (worth it on a GPU)
     train_dir: str = "../shared/data/train/photos"
@@ -94,7 +95,7 @@ def training_degradation(config: SRConfig) -> Degradation | None:
         return None
     if config.degradation != "real":
         raise ValueError(f"unknown degradation {config.degradation!r}; use 'bicubic' or 'real'")
-    base = Degradation(scale=config.scale, clean_prob=config.clean_prob)
+    base = Degradation(scale=config.scale, clean_prob=config.clean_prob, camera_prob=config.camera_prob)
     return base.milder(config.degradation_strength) if config.degradation_strength != 1.0 else base
 
 

@@ -102,6 +102,45 @@ def test_degraded_inputs_differ_from_the_clean_reduction_and_clean_share_passes_
     assert float((out - clean).abs().mean()) > 0.01
 
 
+def test_sensor_noise_follows_the_poisson_gaussian_model() -> None:
+    gen = torch.Generator().manual_seed(4)
+    for level in (0.1, 0.8):
+        image = torch.full((3, 256, 256), level)
+        noise = degrade.sensor_noise(image, 0.004, 3.0, gray=False, generator=gen) - image
+        assert float(noise.std()) == pytest.approx(np.sqrt(0.004 * level + (3 / 255) ** 2), rel=0.03)
+        assert abs(float(noise.mean())) < 1e-3
+    gray = degrade.sensor_noise(torch.full((3, 64, 64), 0.5), 0.004, 3.0, gray=True, generator=gen)
+    torch.testing.assert_close(gray[0], gray[1])
+
+
+def test_camera_path_is_one_antialiased_reduction_with_its_own_noise_and_jpeg() -> None:
+    # fine stripes (period 3 HR pixels, far above the LR Nyquist frequency): an anti-aliased reduction
+    # leaves them flat grey, the non-anti-aliased resize of the second-order path turns them into coarse bands
+    stripes = torch.zeros(3, 96, 96)
+    stripes[:, :, ::3] = 1.0
+    quiet = degrade.CameraStage(sigma=(1.2, 1.2), aniso_prob=0.0, shot=(0, 0), read=(0, 0), jpeg_prob=0.0)
+    for seed in range(6):  # every resize mode
+        out = degrade.camera_one(stripes, quiet, 4, np.random.default_rng(seed), torch.Generator().manual_seed(0))
+        assert out.shape == (3, 24, 24)
+        inner = out[:, 1:-1, 1:-1]  # (at the borders the kernel is cut)
+        assert float((inner - stripes.mean()).abs().max()) < 0.03
+    for mode in ("bilinear", "bicubic"):
+        smooth = degrade.resize(stripes, (24, 24), mode, antialias=True)[:, 1:-1, 1:-1]
+        assert float((smooth - stripes.mean()).abs().max()) < 0.03
+        aliased = degrade.resize(stripes, (24, 24), mode)
+        assert float((aliased - stripes.mean()).abs().max()) > 0.15
+    # with camera_prob = 1 every sample takes the camera path: noise as asked, 8-bit, reproducible
+    flat = torch.full((2, 3, 64, 64), 0.5)
+    noisy = degrade.CameraStage(sigma=(0.5, 0.5), shot=(0.0, 0.0), read=(8.0, 8.0), gray_prob=0.0, jpeg_prob=0.0)
+    config = Degradation(scale=4, camera_prob=1.0, camera=noisy)
+    a = degrade.degrade_batch(flat, config, np.random.default_rng(9))
+    b = degrade.degrade_batch(flat, config, np.random.default_rng(9))
+    torch.testing.assert_close(a, b, atol=0, rtol=0)
+    assert float((a - 0.5).std()) * 255 == pytest.approx(8.0, rel=0.15)
+    torch.testing.assert_close(a * 255, (a * 255).round(), atol=1e-4, rtol=0)
+    assert Degradation(camera_prob=0.5).milder(0.6).camera_prob == 0.5
+
+
 def test_milder_scales_the_damage_down() -> None:
     mild = Degradation().milder(0.5)
     assert mild.stage1.gaussian_sigma == (0.5, 15.0)

@@ -111,3 +111,32 @@ def test_an_integer_result_saves_and_shows(tmp_path, tiny_model, photo: np.ndarr
     written = imageio.save(result, tmp_path / "out.png")
     assert np.array_equal(np.asarray(Image.open(written)), result.pixels)
     assert isinstance(result, LoadedImage) and np.allclose(result.float_pixels() * 255, result.pixels)
+
+
+@pytest.mark.parametrize("kind", ["rgb", "gray", "rgba", "rgb16"])
+def test_files_load_as_their_own_levels_and_enlarge_the_same(tmp_path, rng: np.random.Generator, kind: str) -> None:
+    """``load(levels=True)`` (the batch's way) keeps 8/16-bit levels: no float copy of the source, and
+    every method gives what it gives from the float load."""
+    import png
+
+    path = tmp_path / "in.png"
+    if kind == "rgb16":
+        data = rng.integers(0, 65536, (12, 10, 3), dtype=np.uint16)
+        png.Writer(10, 12, greyscale=False, bitdepth=16).write(path.open("wb"), data.reshape(12, 30).tolist())
+    else:
+        channels = {"rgb": 3, "gray": 1, "rgba": 4}[kind]
+        data = rng.integers(0, 256, (12, 10, channels), dtype=np.uint8)
+        Image.fromarray(data[:, :, 0] if channels == 1 else data).save(path)
+    floats = imageio.load(path)
+    levels = imageio.load(path, levels=True)
+    assert levels.pixels.dtype == (np.uint16 if kind == "rgb16" else np.uint8) and levels.pixels.shape == (12, 10, 3)
+    assert np.array_equal(levels.float_pixels(), floats.pixels)
+    assert (levels.alpha is None) == (kind != "rgba")
+    if levels.alpha is not None:
+        assert levels.alpha.dtype == np.uint8 and np.array_equal(levels.float_alpha(), floats.alpha)
+    assert levels.meta.grayscale == (kind == "gray")
+    for method in ("bicubic", "hermite"):
+        a = pipeline.run(_request(method, 3, integer_output=True), floats)[0]
+        b = pipeline.run(_request(method, 3, integer_output=True), levels)[0]
+        assert np.array_equal(a.pixels, b.pixels)
+        assert (a.alpha is None and b.alpha is None) or np.array_equal(a.alpha, b.alpha)
