@@ -2,14 +2,15 @@
 
     python bench/degraded_crops.py [--strength 0.6] [--out docs/degraded-crops.png]
 
-Each row: a 128 px ground-truth crop from a training photo, then four independent draws of the
-second-order degradation (x4 smaller, shown enlarged with nearest neighbour so every pixel is visible),
-then the plain bicubic reduction for comparison.
+Each row: a 128 px ground-truth crop from a training photo, then two independent draws of the
+second-order degradation and two of the first-order camera path (x4 smaller, shown enlarged with
+nearest neighbour so every pixel is visible), then the plain bicubic reduction for comparison.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -38,7 +39,8 @@ def main() -> int:
     hr = candidates[detail.argsort(descending=True)[: args.rows]]
     config = Degradation(scale=4).milder(args.strength)
     rng = np.random.default_rng(11)
-    draws = [degrade_batch(hr, config, rng) for _ in range(4)]
+    camera = dataclasses.replace(config, camera_prob=1.0)
+    draws = [degrade_batch(hr, config, rng) for _ in range(2)] + [degrade_batch(hr, camera, rng) for _ in range(2)]
     clean = torch.nn.functional.interpolate(hr, scale_factor=0.25, mode="bicubic", antialias=True).clamp(0, 1)
     gap = 6
     tile = 128
@@ -59,7 +61,8 @@ def main() -> int:
         place(clean[row], row, 5)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(canvas).save(args.out)
-    print(f"wrote {args.out}: ground truth | 4 realistic degradations (strength {args.strength}) | bicubic only")
+    print(f"wrote {args.out}: ground truth | 2 second-order degradations (strength {args.strength}) | "
+          "2 camera-path degradations | bicubic only")
     return 0
 
 

@@ -122,6 +122,7 @@ def cmd_enhance(args: argparse.Namespace) -> int:
 
     model = args.model or registry.default_model()
     registry.get(model)  # unknown names fail before any work
+    imageio.keep_freed_image_memory()
     sources = batch.collect_inputs(args.inputs, recursive=args.recursive)
     if not sources:
         print("srdesk-cli: no images found in the given inputs", file=sys.stderr)

@@ -21,7 +21,6 @@ from typing import Final
 import numpy as np
 from PIL import Image
 
-from srdesk.core.constants import STRIP_ROWS
 from srdesk.core.errors import InvalidParameter
 
 ImageArray = np.ndarray
@@ -70,20 +69,21 @@ PILLOW_FILTERS: Final[dict[str, Image.Resampling]] = {
 _PILLOW_MODES: Final[dict[int, str]] = {1: "L", 3: "RGB", 4: "RGBA"}
 
 
-def resize_8bit(image: np.ndarray, size: Size, method: str) -> np.ndarray:
-    """uint8 (H, W, C) with C 1, 3 or 4 resized by Pillow in 8 bits: what Pillow itself gives, at a
-    fraction of the float path's memory (no float copy of the result); ``method`` one of PILLOW_FILTERS."""
+def resize_picture(image: np.ndarray, size: Size, method: str) -> Image.Image:
+    """uint8 (H, W, C) with C 1, 3 or 4 resized by Pillow in 8 bits, as the Pillow image it makes;
+    ``method`` one of PILLOW_FILTERS."""
     _check(image, size)
     channels = image.shape[2]
     source = Image.fromarray(image[:, :, 0] if channels == 1 else image, mode=_PILLOW_MODES[channels])
-    resized = source.resize((size[1], size[0]), PILLOW_FILTERS[method])
-    del source
-    # copied out a strip at a time: np.asarray of the whole picture would briefly hold two more copies
-    out = np.empty((size[0], size[1], channels), dtype=np.uint8)
-    for top in range(0, size[0], STRIP_ROWS):
-        bottom = min(size[0], top + STRIP_ROWS)
-        out[top:bottom] = np.asarray(resized.crop((0, top, size[1], bottom))).reshape(bottom - top, size[1], channels)
-    return out
+    return source.resize((size[1], size[0]), PILLOW_FILTERS[method])
+
+
+def resize_8bit(image: np.ndarray, size: Size, method: str) -> np.ndarray:
+    """:func:`resize_picture` as a uint8 array: what Pillow itself gives, at a fraction of the float path's
+    memory (no float copy of the result)."""
+    from srdesk.core.imageio import array_from_picture
+
+    return array_from_picture(resize_picture(image, size, method)).reshape(size[0], size[1], image.shape[2])
 
 
 def resize_levels(image: np.ndarray, size: Size, method: str, bits: int) -> np.ndarray:

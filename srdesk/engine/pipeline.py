@@ -14,7 +14,7 @@ import numpy as np
 
 from srdesk.core import resample
 from srdesk.core.devices import apply_threads
-from srdesk.core.imageio import LoadedImage, from_array
+from srdesk.core.imageio import LoadedImage, PictureResult, from_array
 from srdesk.core.request import CancelToken, EnhanceRequest, ProgressFn, check_cancel
 from srdesk.engine.cache import MODELS
 from srdesk.models.base import ClassicalUpscaler, SamplingUpscaler, TorchUpscaler, Upscaler
@@ -70,6 +70,13 @@ def run(
     bits = (16 if source.meta.bit_depth >= 16 else 8) if request.integer_output else 0
     # classical methods take the source's own levels (Pillow resizes 8-bit pixels as they are)
     as_is = upscaler.kind == "classical"
+    if (as_is and bits == 8 and source.pixels.dtype == np.uint8 and source.alpha is None
+            and not source.meta.grayscale and getattr(upscaler, "method", "") in resample.PILLOW_FILTERS):
+        # Pillow's own 8-bit resize, kept as its image: saving encodes it without converting it twice
+        picture = resample.resize_picture(source.pixels, size, upscaler.method)  # type: ignore[attr-defined]
+        if progress:
+            progress(1, 1)
+        return [PictureResult(picture, copy.deepcopy(source.meta))]
     pixels = source.pixels if as_is else source.float_pixels()
     results = upscaler.enlarge(pixels, size, request, progress, cancel, notes, bits=bits)
     del pixels

@@ -140,3 +140,27 @@ def test_files_load_as_their_own_levels_and_enlarge_the_same(tmp_path, rng: np.r
         b = pipeline.run(_request(method, 3, integer_output=True), levels)[0]
         assert np.array_equal(a.pixels, b.pixels)
         assert (a.alpha is None and b.alpha is None) or np.array_equal(a.alpha, b.alpha)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_pillow_made_results_are_saved_as_they_are_and_shown_the_same(tmp_path, rng: np.random.Generator,
+                                                                      fmt: str) -> None:
+    """Pillow's resizes of 8-bit RGB sources stay Pillow images until something asks for the array:
+    the written file has the bytes the array would have given, and the array is Pillow's result."""
+    path = tmp_path / "in.jpg"
+    Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(path, quality=90)
+    source = imageio.load(path, levels=True)
+    result = pipeline.run(_request("lanczos", 3, integer_output=True), source)[0]
+    assert isinstance(result, imageio.PictureResult) and result.size == (72, 60)
+    with Image.open(path) as im:
+        pillow = np.asarray(im.convert("RGB").resize((72, 60), Image.Resampling.LANCZOS))
+    data = encode(result.encodable(), result.alpha, result.meta, fmt)
+    assert data == encode(pillow, None, result.meta, fmt)
+    assert np.array_equal(result.pixels, pillow)  # the view's array, made on first use
+    assert result.picture is None and result.encodable() is result.pixels
+    # what needs changing before writing (alpha, grey) goes the array way, with the same pixels
+    grey = imageio.load(path, levels=True)
+    grey.meta.grayscale = True
+    assert not isinstance(pipeline.run(_request("lanczos", 3, integer_output=True), grey)[0], imageio.PictureResult)
+    picture = imageio.PictureResult(Image.fromarray(pillow), imageio.ImageMeta(grayscale=True))
+    assert encode(picture.encodable(), None, picture.meta, "PNG") == encode(pillow, None, picture.meta, "PNG")
