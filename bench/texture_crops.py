@@ -8,7 +8,7 @@ texture. Next to Y-PSNR this prints the *detail ratio*: the energy of the
 high-pass residual (image minus a Gaussian blur, sigma 1.5) of the result
 divided by that of the ground truth, on textured benchmark images. 1.0 means
 as much fine detail as the real photo; bicubic is far below it; a sharper
-model comes closer. ``--weights`` takes a training run's SRResNet-architecture
+model comes closer. ``--weights`` takes a training run's
 ``best.safetensors`` (its run's config.json beside it) to compare checkpoints
 before shipping one. The figure puts bicubic / each model / HR crops in a row
 per image.
@@ -48,16 +48,16 @@ def detail_ratio(result: np.ndarray, reference: np.ndarray, shave: int) -> float
 
 
 def upscaler_from_run(weights: Path) -> pipeline.Upscaler:
-    """A TorchUpscaler for a run's SRResNet weights (config.json beside it)."""
+    """A TorchUpscaler for a run's weights, of any architecture the trainer has (config.json beside it)."""
     from safetensors.torch import load_file
 
     from srdesk.core.devices import resolve_device
     from srdesk.models import registry
     from srdesk.models.base import TorchUpscaler
+    from srdesk.training.sr_trainer import SRConfig
 
     config = json.loads((weights.parent / "config.json").read_text())
-    params = {"arch": "srresnet", "scale": config["scale"], "num_blocks": config["blocks"],
-              "channels": config["channels"], "batch_norm": config["batch_norm"], "image_skip": config["image_skip"]}
+    params = SRConfig(**{k: v for k, v in config.items() if k in SRConfig.__dataclass_fields__}).architecture()
     arch = registry.architecture(params["arch"])
     module = arch.build(params)
     module.load_state_dict(load_file(str(weights)))
