@@ -91,13 +91,21 @@ def _ship(run_dir: Path, name: str, description: str, architecture: dict[str, An
 
 
 def sr_data_description(config: dict[str, Any]) -> str:
+    text = SR_DATA
     if config.get("degradation", "bicubic") == "real":
-        return (SR_DATA.replace("LR by MATLAB-compatible bicubic x4, 8-bit", "")
+        camera = config.get("camera_prob", 0.0)
+        text = (SR_DATA.replace("LR by MATLAB-compatible bicubic x4, 8-bit", "")
                 + f"{config.get('crop', 96)} px HR crops; LR by the realistic second-order degradation "
                   f"(srdesk.training.degrade: blur, resize, noise, JPEG twice, then sinc + JPEG) at strength "
-                  f"{config.get('degradation_strength', 1.0):g}, {config.get('clean_prob', 0.0):.0%} plain bicubic; "
-                  f"x{config.get('scale', 4)}")
-    return SR_DATA
+                  f"{config.get('degradation_strength', 1.0):g}, {config.get('clean_prob', 0.0):.0%} plain bicubic"
+                + (f", {camera:.0%} of the others by the first-order camera path (lens blur, anti-aliased "
+                   "reduction, Poisson-Gaussian sensor noise, at most one JPEG)" if camera else "")
+                + f"; x{config.get('scale', 4)}")
+    init = config.get("init_from")
+    if init:  # the file may be replaced by this very export: say which weights it was
+        digest = sha256_of(Path(init))[:16] if Path(init).exists() else "unknown"
+        text += f"; continued from {init} as it was before this export (sha256 {digest}...)"
+    return text
 
 
 PROTOCOL = ("x{scale}, MATLAB bicubic reduction (clean) or srdesk.core.evaluate.real_degradation (real), "

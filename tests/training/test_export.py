@@ -14,7 +14,7 @@ from srdesk.engine import pipeline
 from srdesk.models import registry
 from srdesk.models.srresnet import SRResNet
 from srdesk.models.weights import sha256_of
-from srdesk.training.export import blend, export
+from srdesk.training.export import blend, export, sr_data_description
 from srdesk.training.sr_trainer import SRConfig
 
 
@@ -68,3 +68,14 @@ def test_export_writes_checked_weights_and_a_card_with_the_blend(tmp_path: Path,
     assert all(torch.equal(v, expected[k]) for k, v in load_file(str(shipped)).items())
     upscaler = registry.load("mini-x4", "cpu", "exact")
     assert upscaler.scale == 4
+
+
+def test_card_says_how_the_inputs_were_made_and_which_weights_a_run_continued(tmp_path: Path) -> None:
+    init = tmp_path / "before.safetensors"
+    save_file({"w": torch.zeros(2)}, str(init))
+    text = sr_data_description({"degradation": "real", "degradation_strength": 0.6, "clean_prob": 0.1,
+                                "camera_prob": 0.5, "scale": 4, "crop": 128, "init_from": str(init)})
+    assert "strength 0.6, 10% plain bicubic, 50% of the others by the first-order camera path" in text
+    assert f"continued from {init} as it was before this export (sha256 {sha256_of(init)[:16]}" in text
+    plain = sr_data_description({"degradation": "real", "degradation_strength": 0.6, "scale": 2})
+    assert "camera" not in plain and "continued" not in plain and plain.endswith("x2")
