@@ -94,10 +94,11 @@ def sr_data_description(config: dict[str, Any]) -> str:
     text = SR_DATA
     if config.get("degradation", "bicubic") == "real":
         camera = config.get("camera_prob", 0.0)
-        text = (SR_DATA.replace("LR by MATLAB-compatible bicubic x4, 8-bit", "")
-                + f"{config.get('crop', 96)} px HR crops; LR by the realistic second-order degradation "
-                  f"(srdesk.training.degrade: blur, resize, noise, JPEG twice, then sinc + JPEG) at strength "
-                  f"{config.get('degradation_strength', 1.0):g}, {config.get('clean_prob', 0.0):.0%} plain bicubic"
+        text = (SR_DATA.replace("96 px HR crops, 8 flips/rotations, LR by MATLAB-compatible bicubic x4, 8-bit", "")
+                + f"{config.get('crop', 96)} px HR crops, 8 flips/rotations; LR by the realistic second-order "
+                  "degradation (srdesk.training.degrade: blur, resize, noise, JPEG twice, then sinc + JPEG) at "
+                  f"strength {config.get('degradation_strength', 1.0):g}, "
+                  f"{config.get('clean_prob', 0.0):.0%} plain bicubic"
                 + (f", {camera:.0%} of the others by the first-order camera path (lens blur, anti-aliased "
                    "reduction, Poisson-Gaussian sensor noise, at most one JPEG)" if camera else "")
                 + f"; x{config.get('scale', 4)}")
