@@ -166,6 +166,12 @@ def test_save_keeps_the_original(qtbot, window, test_photo: Path) -> None:
         window.save_result()
     saved: Path = blocker.args[0]
     assert saved.name == "photo_x2_bicubic.png" and Image.open(saved).size == (160, 120)
+    # the photo is held as its own 8-bit levels (a quarter of float32's memory) and the saved result is
+    # what Pillow's bicubic gives for the file
+    assert window.session.photo.image.pixels.dtype == np.uint8
+    with Image.open(test_photo) as im:
+        expected = np.asarray(im.convert("RGB").resize((160, 120), Image.Resampling.BICUBIC))
+    np.testing.assert_array_equal(np.asarray(Image.open(saved).convert("RGB")), expected)
     with qtbot.waitSignal(window.saved, timeout=10_000) as again:
         window.save_result()
     assert again.args[0].name == "photo_x2_bicubic-2.png"
