@@ -57,7 +57,7 @@ def upscaler_from_run(weights: Path) -> pipeline.Upscaler:
     from srdesk.training.sr_trainer import SRConfig
 
     config = json.loads((weights.parent / "config.json").read_text())
-    params = SRConfig(**{k: v for k, v in config.items() if k in SRConfig.__dataclass_fields__}).architecture()
+    params = SRConfig(**config).architecture()
     arch = registry.architecture(params["arch"])
     module = arch.build(params)
     module.load_state_dict(load_file(str(weights)))

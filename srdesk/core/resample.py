@@ -83,7 +83,7 @@ def resize_8bit(image: np.ndarray, size: Size, method: str) -> np.ndarray:
     memory (no float copy of the result)."""
     from srdesk.core.imageio import array_from_picture
 
-    return array_from_picture(resize_picture(image, size, method)).reshape(size[0], size[1], image.shape[2])
+    return array_from_picture(resize_picture(image, size, method))
 
 
 def resize_levels(image: np.ndarray, size: Size, method: str, bits: int) -> np.ndarray:

@@ -70,10 +70,10 @@ def run(
     bits = (16 if source.meta.bit_depth >= 16 else 8) if request.integer_output else 0
     # classical methods take the source's own levels (Pillow resizes 8-bit pixels as they are)
     as_is = upscaler.kind == "classical"
-    if (as_is and bits == 8 and source.pixels.dtype == np.uint8 and source.alpha is None
-            and not source.meta.grayscale and getattr(upscaler, "method", "") in resample.PILLOW_FILTERS):
+    if (isinstance(upscaler, ClassicalUpscaler) and upscaler.method in resample.PILLOW_FILTERS and bits == 8
+            and source.pixels.dtype == np.uint8 and source.alpha is None and not source.meta.grayscale):
         # Pillow's own 8-bit resize, kept as its image: saving encodes it without converting it twice
-        picture = resample.resize_picture(source.pixels, size, upscaler.method)  # type: ignore[attr-defined]
+        picture = resample.resize_picture(source.pixels, size, upscaler.method)
         if progress:
             progress(1, 1)
         return [PictureResult(picture, copy.deepcopy(source.meta))]

@@ -282,12 +282,17 @@ def _random_resize(image: torch.Tensor, stage: NoiseStage, base: tuple[int, int]
     return resize(image, size, RESIZE_MODES[int(rng.integers(len(RESIZE_MODES)))])
 
 
+def _to_levels(image: torch.Tensor) -> torch.Tensor:
+    """Clipped and rounded to 8-bit levels (still in [0, 1]): what a saved LR picture holds."""
+    return (image.clamp(0, 1) * 255).round() / 255
+
+
 def degrade_one(hr: torch.Tensor, config: Degradation, rng: np.random.Generator, gen: torch.Generator) -> torch.Tensor:
     """(C, H, W) in [0, 1], H and W multiples of the scale -> the 8-bit LR image (C, H/s, W/s)."""
     h, w = hr.shape[1:]
     lr_size = (h // config.scale, w // config.scale)
     if config.camera_prob > 0 and rng.random() < config.camera_prob:
-        return (camera_one(hr, config.camera, config.scale, rng, gen).clamp(0, 1) * 255).round() / 255
+        return _to_levels(camera_one(hr, config.camera, config.scale, rng, gen))
     # first order
     out = filter2d(hr, random_blur_kernel(config.blur1, rng))
     out = _random_resize(out, config.stage1, (h, w), rng)
@@ -313,7 +318,7 @@ def degrade_one(hr: torch.Tensor, config: Degradation, rng: np.random.Generator,
         out = resize(out, lr_size, final_mode)
         if sinc is not None:
             out = filter2d(out, sinc)
-    return (out.clamp(0, 1) * 255).round() / 255
+    return _to_levels(out)
 
 
 def degrade_batch(hr: torch.Tensor, config: Degradation, rng: np.random.Generator,

@@ -37,9 +37,9 @@ def last_log_row(run_dir: Path) -> dict[str, str]:
     return rows[-1] if rows else {}
 
 
-SR_DATA = ("118 photographs from ../shared/data/train/photos (Debian wallpaper packages; CC0, CC-BY, CC-BY-SA, GPL, "
-           "BSD, LGPL, see its SOURCE.md), 4 held out; 96 px HR crops, 8 flips/rotations, LR by MATLAB-compatible "
-           "bicubic x4, 8-bit")
+SR_PHOTOS = ("118 photographs from ../shared/data/train/photos (Debian wallpaper packages; CC0, CC-BY, CC-BY-SA, "
+             "GPL, BSD, LGPL, see its SOURCE.md), 4 held out")
+SR_DATA = SR_PHOTOS + "; 96 px HR crops, 8 flips/rotations, LR by MATLAB-compatible bicubic x4, 8-bit"
 FACES_DATA = ("5,399 aligned CelebA faces (train split of ../shared/data/faces, identity-disjoint from the 600 test "
               "faces; CelebA terms: non-commercial research use, no images are shipped), 64 -> 32 px HR and "
               "32 -> 8 px LR by MATLAB-compatible bicubic, left-right flips")
@@ -94,10 +94,9 @@ def sr_data_description(config: dict[str, Any]) -> str:
     text = SR_DATA
     if config.get("degradation", "bicubic") == "real":
         camera = config.get("camera_prob", 0.0)
-        text = (SR_DATA.replace("96 px HR crops, 8 flips/rotations, LR by MATLAB-compatible bicubic x4, 8-bit", "")
-                + f"{config.get('crop', 96)} px HR crops, 8 flips/rotations; LR by the realistic second-order "
-                  "degradation (srdesk.training.degrade: blur, resize, noise, JPEG twice, then sinc + JPEG) at "
-                  f"strength {config.get('degradation_strength', 1.0):g}, "
+        text = (f"{SR_PHOTOS}; {config.get('crop', 96)} px HR crops, 8 flips/rotations; LR by the realistic "
+                  "second-order degradation (srdesk.training.degrade: blur, resize, noise, JPEG twice, then sinc "
+                  f"+ JPEG) at strength {config.get('degradation_strength', 1.0):g}, "
                   f"{config.get('clean_prob', 0.0):.0%} plain bicubic"
                 + (f", {camera:.0%} of the others by the first-order camera path (lens blur, anti-aliased "
                    "reduction, Poisson-Gaussian sensor noise, at most one JPEG)" if camera else "")
