@@ -14,6 +14,7 @@ import argparse
 import csv
 import json
 import shutil
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -101,11 +102,17 @@ def sr_data_description(config: dict[str, Any]) -> str:
                 + (f", {camera:.0%} of the others by the first-order camera path (lens blur, anti-aliased "
                    "reduction, Poisson-Gaussian sensor noise, at most one JPEG)" if camera else "")
                 + f"; x{config.get('scale', 4)}")
+    return text + continued_from(config)
+
+
+def continued_from(config: dict[str, Any]) -> str:
+    """"; continued from W ..." for a run that started from earlier weights, else ""."""
     init = config.get("init_from")
-    if init:  # the file may be replaced by this very export: say which weights it was
-        digest = sha256_of(Path(init))[:16] if Path(init).exists() else "unknown"
-        text += f"; continued from {init} as it was before this export (sha256 {digest}...)"
-    return text
+    if not init:
+        return ""
+    # the file may be replaced by this very export: say which weights it was
+    digest = sha256_of(Path(init))[:16] if Path(init).exists() else "unknown"
+    return f"; continued from {init} as it was before this export (sha256 {digest}...)"
 
 
 PROTOCOL = ("x{scale}, MATLAB bicubic reduction (clean) or srdesk.core.evaluate.real_degradation (real), "
@@ -163,7 +170,7 @@ def export_pixel_recursive(run_dir: Path, name: str, description: str, faces: Pa
 
     config = PRConfig(**json.loads((run_dir / "config.json").read_text()))
     architecture = {**config.architecture(), "input_size": config.hr_size // config.scale}
-    card = _ship(run_dir, name, description, architecture, FACES_DATA, {},
+    card = _ship(run_dir, name, description, architecture, FACES_DATA + continued_from(asdict(config)), {},
                  "minus the NLL in bits per sub-pixel on the validation faces")
     if faces is not None:
         model = build_model(config)

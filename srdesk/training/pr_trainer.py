@@ -17,13 +17,14 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors.torch import load_file
 from torch import nn
 
 from srdesk.core.resample import matlab_bicubic
 from srdesk.models import registry
 from srdesk.models.pixel_recursive import ConditioningNet, PixelRecursiveSR
 from srdesk.training.data import load_rgb_uint8
-from srdesk.training.trainer import RunConfig, Trainer
+from srdesk.training.trainer import RunConfig, Trainer, init_matching
 
 
 @dataclass
@@ -40,6 +41,7 @@ class PRConfig(RunConfig):
     prior_layers: int = 6
     prior_kernel: int = 3
     val_images: int = 300  # of the test split, for NLL during training
+    init_from: str = ""  # safetensors of an earlier run of the same network: continue from its weights
 
     def architecture(self) -> dict[str, Any]:
         return {"arch": "pixel-recursive", "scale": self.scale, "cond_channels": self.cond_channels,
@@ -103,6 +105,8 @@ class FacesTrainer(Trainer):
         super().__init__(config)  # seeds torch before the model is built
         self.config: PRConfig = config
         self.model = build(config).to(self.device)
+        if config.init_from:
+            self.init_report = init_matching(self.model, load_file(config.init_from))
         self.opt = torch.optim.Adam(self.model.parameters(), lr=config.lr)
         faces = Path(config.faces_dir)
         if data is None:

@@ -17,7 +17,7 @@ from srdesk.models.discriminators import build_discriminator
 from srdesk.training import losses
 from srdesk.training.data import PhotoCrops, list_images, load_rgb_uint8
 from srdesk.training.degrade import Degradation
-from srdesk.training.trainer import RunConfig, Trainer
+from srdesk.training.trainer import RunConfig, Trainer, init_matching
 
 # Photos kept out of training: validation crops, and the source of the sample
 # photo shipped in resources/ (so the demo never shows a memorised image).
@@ -97,17 +97,6 @@ def training_degradation(config: SRConfig) -> Degradation | None:
         raise ValueError(f"unknown degradation {config.degradation!r}; use 'bicubic' or 'real'")
     base = Degradation(scale=config.scale, clean_prob=config.clean_prob, camera_prob=config.camera_prob)
     return base.milder(config.degradation_strength) if config.degradation_strength != 1.0 else base
-
-
-def init_matching(module: nn.Module, state: dict[str, torch.Tensor]) -> str:
-    """Start from another run's weights: every tensor whose name and shape match (all of them for the same
-    network; for another scale, everything but the upsampling stages that differ)."""
-    own = module.state_dict()
-    matched = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
-    if not matched:
-        raise ValueError("the --init-from weights share no tensor with this network")
-    module.load_state_dict(matched, strict=False)
-    return f"initialised {len(matched)} of {len(own)} tensors from the given weights"
 
 
 def build_generator(config: SRConfig) -> nn.Module:

@@ -255,3 +255,14 @@ class Trainer:
             self.save()
             for s, handler in previous.items():
                 signal.signal(s, handler)
+
+
+def init_matching(module: nn.Module, state: dict[str, torch.Tensor]) -> str:
+    """Start from another run's weights: every tensor whose name and shape match (all of them for the same
+    network; for another scale, everything but the upsampling stages that differ)."""
+    own = module.state_dict()
+    matched = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    if not matched:
+        raise ValueError("the --init-from weights share no tensor with this network")
+    module.load_state_dict(matched, strict=False)
+    return f"initialised {len(matched)} of {len(own)} tensors from the given weights"

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 
-from srdesk.training.pr_trainer import PRConfig, PRTrainer
+from srdesk.training.pr_trainer import PRConfig, PRTrainer, load_faces
 from tests.training.fakes import smooth_faces
 
 
@@ -41,3 +42,19 @@ def test_resume_continues_exactly(tmp_path: Path, faces: Path) -> None:
     assert second.train_step()["loss"] == pytest.approx(expected, rel=1e-5)
     for a, b in zip(straight.model.parameters(), second.model.parameters(), strict=True):
         torch.testing.assert_close(a, b)
+
+
+def test_a_run_continues_from_earlier_weights(tmp_path: Path, faces: Path) -> None:
+    earlier = PRTrainer(tiny_config(tmp_path / "earlier", faces, 30))
+    earlier.fit()
+    weights = tmp_path / "earlier.safetensors"
+    save_file(earlier.model.state_dict(), str(weights))
+    fresh = PRTrainer(tiny_config(tmp_path / "fresh", faces, 1))
+    config = tiny_config(tmp_path / "continued", faces, 1)
+    config.init_from = str(weights)
+    continued = PRTrainer(config)
+    shipped = load_file(str(weights))
+    assert all(torch.equal(v, shipped[k]) for k, v in continued.model.state_dict().items())
+    test_faces = load_faces(faces, "test", 16, 4)
+    fresh.validation = continued.validation = test_faces
+    assert continued.validate()["bits"] < fresh.validate()["bits"] - 0.3
