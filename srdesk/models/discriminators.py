@@ -44,7 +44,14 @@ def activations_after_each_relu(layers: nn.Sequential, x: torch.Tensor) -> list[
     return outputs
 
 
-class SRGANDiscriminator(nn.Module):
+class Discriminator(nn.Module):
+    """What the adversarial trainer needs of a discriminator: a score map, and its features for the content loss."""
+
+    def forward_features(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> list[torch.Tensor]:
+        raise NotImplementedError
+
+
+class SRGANDiscriminator(Discriminator):
     def __init__(self, in_channels: int = 3, base_channels: int = 64, norm: str = "batch") -> None:
         super().__init__()
         layers: list[nn.Module] = [nn.Conv2d(in_channels, base_channels, 3, padding=1), nn.LeakyReLU(0.2)]
@@ -73,7 +80,7 @@ class SRGANDiscriminator(nn.Module):
         return activations_after_each_relu(self.features, x)
 
 
-class PatchDiscriminator(nn.Module):
+class PatchDiscriminator(Discriminator):
     def __init__(self, in_channels: int = 3, base_channels: int = 64, norm: str = "batch", layers: int = 3) -> None:
         super().__init__()
         seq: list[nn.Module] = [nn.Conv2d(2 * in_channels, base_channels, 4, 2, 1), nn.LeakyReLU(0.2)]
@@ -105,7 +112,7 @@ class PatchDiscriminator(nn.Module):
         return activations_after_each_relu(self.net, self._paired(x, condition))
 
 
-class UNetDiscriminatorSN(nn.Module):
+class UNetDiscriminatorSN(Discriminator):
     """Real-ESRGAN's discriminator: 3 strided convs down, 3 bilinear-upsampled convs up with skips, 2 more
     convs and a 1-channel head; spectral norm on all but the first and last; LeakyReLU 0.2.
 
@@ -151,12 +158,12 @@ class UNetDiscriminatorSN(nn.Module):
         return self._run(x)[1]
 
 
-DISCRIMINATORS: dict[str, type[nn.Module]] = {
+DISCRIMINATORS: dict[str, type[Discriminator]] = {
     "srgan": SRGANDiscriminator, "patch": PatchDiscriminator, "unet": UNetDiscriminatorSN,
 }
 
 
-def build_discriminator(kind: str, base_channels: int = 64, norm: str = "batch") -> nn.Module:
+def build_discriminator(kind: str, base_channels: int = 64, norm: str = "batch") -> Discriminator:
     try:
         factory = DISCRIMINATORS[kind]
     except KeyError:

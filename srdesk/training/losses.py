@@ -122,7 +122,8 @@ class RandomFeatures(nn.Module):
                 with torch.no_grad():
                     std = (2.0 / (9 * channels)) ** 0.5
                     conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) * std)
-                    conv.bias.zero_()
+                    if conv.bias is not None:
+                        conv.bias.zero_()
                 layers += [conv, nn.ReLU()]
                 channels = width
             stages.append(nn.Sequential(*layers))

@@ -83,7 +83,7 @@ class FaceBatches:
         return lr, hr
 
     def state(self) -> dict:
-        return self.rng.bit_generator.state
+        return dict(self.rng.bit_generator.state)
 
     def set_state(self, state: dict) -> None:
         self.rng.bit_generator.state = state
@@ -133,6 +133,8 @@ class FacesTrainer(Trainer):
 
 
 class PRTrainer(FacesTrainer):
+    model: PixelRecursiveSR
+
     def __init__(self, config: PRConfig, data: FaceBatches | None = None,
                  validation: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
         super().__init__(config, build_model, data, validation)

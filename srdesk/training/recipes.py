@@ -110,7 +110,7 @@ def split_file(path: Path, part_bytes: int = PART_BYTES) -> list[Path]:
     """``path`` as ``path.part0``, ``path.part1``... of at most ``part_bytes``; the file itself is removed."""
     for old in path.parent.glob(path.name + ".part*"):
         old.unlink()
-    parts = []
+    parts: list[Path] = []
     with open(path, "rb") as f:
         while chunk := f.read(part_bytes):
             part = path.with_name(f"{path.name}.part{len(parts)}")

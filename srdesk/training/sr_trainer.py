@@ -13,7 +13,7 @@ from torch import nn
 
 from srdesk.core.evaluate import benchmark_files, evaluate, make_pair, score
 from srdesk.models import registry
-from srdesk.models.discriminators import build_discriminator
+from srdesk.models.discriminators import Discriminator, build_discriminator
 from srdesk.training import losses
 from srdesk.training.data import PhotoCrops, list_images, load_rgb_uint8
 from srdesk.training.degrade import Degradation
@@ -120,12 +120,13 @@ class SRTrainer(Trainer):
         if config.init_from:
             self.init_report = init_matching(self.generator, load_file(config.init_from))
         self.pixel = losses.pixel_loss(config.pixel_loss)
-        self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=config.lr, betas=(0.9, 0.99))
+        self.g_opt: torch.optim.Optimizer = torch.optim.Adam(self.generator.parameters(), lr=config.lr,
+                                                             betas=(0.9, 0.99))
         if config.content_loss not in losses.CONTENT_LOSSES:
             raise ValueError(f"unknown content loss {config.content_loss!r}; use one of {losses.CONTENT_LOSSES}")
         self.perceptual = losses.RandomFeatures(config.seed).to(self.device) \
             if config.content_loss == "random-features" else None
-        self.discriminator: nn.Module | None = None
+        self.discriminator: Discriminator | None = None
         self.d_opt: torch.optim.Optimizer | None = None
         if config.adversarial:
             self.discriminator = build_discriminator(config.discriminator, config.d_channels, config.d_norm)
@@ -168,7 +169,7 @@ class SRTrainer(Trainer):
         return mods
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        opts = {"generator": self.g_opt}
+        opts: dict[str, torch.optim.Optimizer] = {"generator": self.g_opt}
         if self.d_opt is not None:
             opts["discriminator"] = self.d_opt
         return opts
