@@ -137,10 +137,6 @@ class CompareView(QWidget):
         if not self._size.isValid() or self._size.isEmpty():
             return
         self._fit = True
-        self.box: QRectF | None = None  # a marked rectangle in frame pixels, outlined over the images
-        self._box_origin = QPointF()
-        self.lens = False  # the magnifier lens follows the cursor
-        self._cursor: QPointF | None = None
         width, height = self.view_size()
         self.zoom = min(width / self._size.width(), height / self._size.height(), MAX_ZOOM)
         self.centre = QPointF(self._size.width() / 2, self._size.height() / 2)

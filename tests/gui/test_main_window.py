@@ -426,6 +426,32 @@ def test_magnifier_lens_paints_before_and_after_magnified_under_the_cursor(qtbot
     assert view.grab().toImage().pixelColor(right).lightness() < 20
 
 
+def test_resizing_the_window_keeps_the_lens_and_the_marked_box(qtbot, window, test_photo: Path) -> None:
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QColor
+
+    open_and_enhance(qtbot, window, test_photo, "nearest")
+    view = window.view
+    view.set_images(solid(QColor("black"), 40, 30), solid(QColor("black"), 160, 120))
+    view.set_slider(1.0)
+    window.lens_box.setChecked(True)
+    view.set_box(QRectF(40, 30, 80, 60))  # frame pixels; outlined over the images
+    view.fit()
+    assert view.lens and view.box is not None
+
+    def outline_pixels() -> int:
+        image = view.grab().toImage()
+        return sum(image.pixelColor(x, y).lightness() > 100 for x in range(0, image.width(), 2)
+                   for y in range(0, image.height(), 2))
+
+    assert outline_pixels() > 20
+    window.resize(window.width() + 120, window.height() + 60)  # the view refits itself
+    qtbot.waitUntil(lambda: view.zoom != 0, timeout=2_000)
+    qtbot.wait(50)
+    assert view.lens and window.lens_box.isChecked()  # the lens is still on, as its checkbox says
+    assert view.box is not None and outline_pixels() > 20  # and the box Enhance will use is still drawn
+
+
 def test_stored_settings_of_the_wrong_type_or_range_fall_back_to_valid_values(qtbot, settings: QSettings) -> None:
     from srdesk.gui import preferences
     from srdesk.gui.main_window import MainWindow
