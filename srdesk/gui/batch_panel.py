@@ -135,8 +135,9 @@ class BatchPanel(QWidget):
         for path in new:
             row = self.table.rowCount()
             self.table.insertRow(row)
-            self.table.setItem(row, 0, QTableWidgetItem(path.name))
-            self.table.item(row, 0).setToolTip(str(path))
+            name = QTableWidgetItem(path.name)
+            name.setToolTip(str(path))
+            self.table.setItem(row, 0, name)
             self.table.setItem(row, 1, QTableWidgetItem(STATUS_TEXT["waiting"]))
             bar = QProgressBar()
             bar.setRange(0, 1)
@@ -155,7 +156,8 @@ class BatchPanel(QWidget):
         return list(self._sources)
 
     def status(self, row: int) -> str:
-        return self.table.item(row, 1).data(STATUS_ROLE) or "waiting"
+        item = self.table.item(row, 1)
+        return (item.data(STATUS_ROLE) if item is not None else None) or "waiting"
 
     def clear(self) -> None:
         if self.running():
@@ -234,12 +236,13 @@ class BatchPanel(QWidget):
 
     # -- updates from the worker --------------------------------------------------
     def _on_item(self, row: int, status: str, output: str, message: str) -> None:
-        item = self.table.item(row, 1)
+        item, result = self.table.item(row, 1), self.table.item(row, 3)
+        if item is None or result is None:  # the row was cleared meanwhile
+            return
         item.setText(STATUS_TEXT.get(status, status))
         item.setData(STATUS_ROLE, status)
         colour = STATUS_COLOURS.get(status)
         item.setForeground(QBrush(QColor(colour)) if colour else self.table.palette().text())
-        result = self.table.item(row, 3)
         result.setText(message if status == "failed" else (Path(output).name if output else message))
         result.setToolTip(output or message)
         bar = self.table.cellWidget(row, 2)

@@ -165,8 +165,8 @@ class MainWindow(QMainWindow):
         for label, value in TILES:
             self.tile_combo.addItem(label, value)
         self.format_combo = QComboBox()
-        for label, value in FORMATS:
-            self.format_combo.addItem(label, value)
+        for label, extension in FORMATS:
+            self.format_combo.addItem(label, extension)
         self.quality_spin = QSpinBox()
         self.quality_spin.setRange(1, 100)
         self.quality_spin.setValue(95)
@@ -231,8 +231,8 @@ class MainWindow(QMainWindow):
         modes = QButtonGroup(panel)
         modes.addButton(self.mode_slider)
         modes.addButton(self.mode_side)
-        self.mode_slider.toggled.connect(lambda on: on and self.view.set_mode("slider"))
-        self.mode_side.toggled.connect(lambda on: on and self.view.set_mode("side"))
+        self.mode_slider.toggled.connect(lambda on: self.view.set_mode("slider") if on else None)
+        self.mode_side.toggled.connect(lambda on: self.view.set_mode("side") if on else None)
         self.view.modeChanged.connect(self._on_view_mode)
         self.view.boxDrawn.connect(self._on_box_drawn)
 
@@ -424,7 +424,9 @@ class MainWindow(QMainWindow):
 
     def _recent(self) -> list[str]:
         value = self.settings.value("files/recent", [])
-        return [value] if isinstance(value, str) else list(value or [])
+        if isinstance(value, str):
+            return [value]
+        return [str(v) for v in value] if isinstance(value, (list, tuple)) else []
 
     def _remember(self, path: Path) -> None:
         path = Path(path).resolve()  # absolute: Open Recent works whatever folder srdesk starts from

@@ -99,7 +99,8 @@ class CompareView(QWidget):
         self._before = _as_pyramid(before)
         self._after = _as_pyramid(after)
         keep_view = had_result and self._after is not None and self._after.levels[0].size() == self._size
-        frame = (self._after or self._before).levels[0] if (self._after or self._before) else None
+        shown = self._after if self._after is not None else self._before
+        frame = shown.levels[0] if shown is not None else None
         new_size = frame.size() if frame is not None else QSize()
         if not keep_view:
             old = self._size

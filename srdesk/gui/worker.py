@@ -13,7 +13,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QObject, QRunnable, Signal
 
@@ -52,7 +52,7 @@ class Job(QRunnable):
 
     def run(self) -> None:
         self._started = time.monotonic()
-        signal, args = self.signals.failed, ()
+        signal, args = self.signals.failed, cast(tuple[Any, ...], ())
         try:
             result = self.fn(self._progress, self.cancel_event)
         except Cancelled:
