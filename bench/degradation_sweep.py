@@ -15,7 +15,8 @@ them at once and not on the one it was tuned for:
   noise, several resizes and JPEGs, ringing), with fixed seeds per image of its own. It stands for old,
   re-shared pictures, which the realistic benchmark does not contain.
 
-``--weights`` takes a training run's ``best.safetensors`` (its config.json beside it).
+``--weights`` takes a training run's ``best.safetensors`` (its config.json beside it). Each cell is
+srdesk.core.evaluate's protocol (the cards' numbers): Y-PSNR / SSIM / detail ratio / NIQE.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ import numpy as np
 import torch
 
 from bench.texture_crops import upscaler_from_run
-from srdesk.core.evaluate import benchmark_files, load_ground_truth, make_pair, score
-from srdesk.core.metrics import detail_ratio, to_uint8
+from srdesk.core.evaluate import EvalResult, benchmark_files, crop_to_scale, evaluate
+from srdesk.core.metrics import to_uint8
 from srdesk.engine import pipeline
 
 HEAVY_SEED = 7_340_117
@@ -39,8 +40,7 @@ HEAVY_SEED = 7_340_117
 def heavy_pair(hr: np.ndarray, scale: int, key: str) -> tuple[np.ndarray, np.ndarray]:
     from srdesk.training.degrade import Degradation, degrade_one
 
-    h, w = hr.shape[0] // scale * scale, hr.shape[1] // scale * scale
-    hr = hr[:h, :w]
+    hr = crop_to_scale(hr, scale)
     seed = [HEAVY_SEED, zlib.crc32(key.encode())]
     tensor = torch.from_numpy(hr.astype(np.float32) / 255).permute(2, 0, 1)
     generator = torch.Generator().manual_seed(int(np.random.default_rng(seed).integers(2**31)))
@@ -48,16 +48,11 @@ def heavy_pair(hr: np.ndarray, scale: int, key: str) -> tuple[np.ndarray, np.nda
     return hr, to_uint8(lr.permute(1, 2, 0).numpy())
 
 
-def sweep(upscaler: pipeline.Upscaler, files: list[Path], scale: int, kind: str) -> tuple[float, float, float]:
-    rows = []
-    for path in files:
-        key = f"{path.parent.name}/{path.name}"
-        ground_truth = load_ground_truth(path)
-        hr, lr = heavy_pair(ground_truth, scale, key) if kind == "heavy" else make_pair(ground_truth, scale, kind, key)
-        sr = pipeline.enhance(lr.astype(np.float32) / 255, upscaler, scale, precision="exact", threads=1).pixels
-        p, s = score(sr, hr, scale)
-        rows.append((p, s, detail_ratio(to_uint8(sr), hr, shave=scale)))
-    return tuple(float(v) for v in np.mean(rows, axis=0))  # type: ignore[return-value]
+def sweep(upscaler: pipeline.Upscaler, files: list[Path], scale: int, kind: str) -> EvalResult:
+    def upscale(lr: np.ndarray, s: int) -> np.ndarray:
+        return pipeline.enhance(lr, upscaler, s, precision="exact", threads=1).pixels
+
+    return evaluate(upscale, files, scale, degradation=kind, pair=heavy_pair if kind == "heavy" else None)
 
 
 def main(argv: list[str]) -> int:
@@ -75,14 +70,14 @@ def main(argv: list[str]) -> int:
     upscalers += [(str(w.parent), upscaler_from_run(w)) for w in args.weights]
     kinds = args.kinds.split(",")
     print("model | " + " | ".join(f"{d} {k}" for d in args.datasets.split(",") for k in kinds)
-          + "  (Y-PSNR dB / SSIM / detail)")
+          + "  (Y-PSNR dB / SSIM / detail / NIQE)")
     for label, upscaler in upscalers:
         cells = []
         for dataset in args.datasets.split(","):
             files = benchmark_files(args.benchmarks / dataset)
             for kind in kinds:
-                p, s, d = sweep(upscaler, files, args.scale, kind)
-                cells.append(f"{p:.2f} / {s:.4f} / {d:.2f}")
+                r = sweep(upscaler, files, args.scale, kind)
+                cells.append(f"{r.mean_psnr:.2f} / {r.mean_ssim:.4f} / {r.mean_detail:.2f} / {r.mean_niqe:.1f}")
         print(f"{label} | " + " | ".join(cells), flush=True)
     return 0
 

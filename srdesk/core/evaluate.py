@@ -30,6 +30,8 @@ from srdesk.core.resample import matlab_bicubic
 
 EnlargeFn = Callable[[np.ndarray, int], np.ndarray]
 """(LR image float32 HxWx3 in [0, 1], scale) -> enlarged float image."""
+PairFn = Callable[[np.ndarray, int, str], tuple[np.ndarray, np.ndarray]]
+"""(8-bit ground truth, scale, key) -> (cropped 8-bit HR, 8-bit LR), as :func:`make_pair`."""
 
 BENCHMARK_SUFFIXES = TRAINING_SUFFIXES
 
@@ -95,12 +97,17 @@ def real_degradation(hr: np.ndarray, scale: int, key: str) -> np.ndarray:
         return np.asarray(decoded.convert("RGB"), dtype=np.uint8)
 
 
+def crop_to_scale(hr: np.ndarray, scale: int) -> np.ndarray:
+    """Both sides cut down to a multiple of ``scale`` (the protocol's first step)."""
+    return hr[: hr.shape[0] // scale * scale, : hr.shape[1] // scale * scale]
+
+
 def make_pair(hr: np.ndarray, scale: int, degradation: str = "clean", key: str = "") -> tuple[np.ndarray, np.ndarray]:
     """(cropped 8-bit HR, 8-bit LR) of the protocol; ``key`` seeds the ``real`` degradation."""
     if degradation not in DEGRADATIONS:
         raise ValueError(f"unknown degradation {degradation!r}; use one of {DEGRADATIONS}")
-    h, w = hr.shape[0] // scale * scale, hr.shape[1] // scale * scale
-    hr = hr[:h, :w]
+    hr = crop_to_scale(hr, scale)
+    h, w = hr.shape[:2]
     if degradation == "real":
         return hr, real_degradation(hr, scale, key)
     lr = to_uint8(matlab_bicubic(hr.astype(np.float64) / 255.0, (h // scale, w // scale)))
@@ -117,10 +124,14 @@ def benchmark_files(folder: Path) -> list[Path]:
 
 
 def evaluate(upscale: EnlargeFn, files: Iterable[Path], scale: int, dataset: str = "",
-             degradation: str = "clean") -> EvalResult:
+             degradation: str = "clean", pair: PairFn | None = None) -> EvalResult:
+    """Scores of ``upscale`` on ``files``; ``pair`` makes the inputs instead of :func:`make_pair` (another
+    degradation; ``degradation`` then only names it in the result)."""
     rows = []
     for path in files:
-        hr, lr = make_pair(load_ground_truth(path), scale, degradation, key=f"{path.parent.name}/{path.name}")
+        key = f"{path.parent.name}/{path.name}"
+        ground_truth = load_ground_truth(path)
+        hr, lr = pair(ground_truth, scale, key) if pair else make_pair(ground_truth, scale, degradation, key)
         sr = upscale(lr.astype(np.float32) / 255.0, scale)
         if sr.shape[:2] != hr.shape[:2]:
             raise ValueError(f"{path.name}: enlarged to {sr.shape[:2]}, expected {hr.shape[:2]}")
