@@ -201,6 +201,27 @@ def filter2d(image: torch.Tensor, kernel: np.ndarray) -> torch.Tensor:
     return F.conv2d(padded, weight, groups=channels)[0]
 
 
+def unsharp_mask(images: torch.Tensor, weight: float = 0.5, sigma: float = 8.0, threshold: float = 10 / 255
+                 ) -> torch.Tensor:
+    """Sharpened copies of a batch (N, C, H, W) of training targets, as Real-ESRGAN sharpens its ground truth.
+
+    ``image + weight * (image - blur)``, blended in only where the residual exceeds ``threshold`` (a
+    softened mask keeps flat areas and noise as they were), clipped to [0, 1]. Real-ESRGAN's defaults:
+    a 51-tap Gaussian (sigma 8), weight 0.5, threshold 10 levels.
+    """
+    n, c, h, w = images.shape
+    size = min(2 * math.ceil(3 * sigma) + 1, 2 * (min(h, w) // 2) - 1)
+    kernel = anisotropic_kernel(size, sigma, sigma, 0.0)
+
+    def blur(x: torch.Tensor) -> torch.Tensor:
+        return filter2d(x.reshape(n * c, h, w), kernel).reshape(n, c, h, w)
+
+    residual = images - blur(images)
+    mask = blur((residual.abs() > threshold).to(images.dtype)).clamp(0, 1)
+    sharp = (images + weight * residual).clamp(0, 1)
+    return mask * sharp + (1 - mask) * images
+
+
 def resize(image: torch.Tensor, size: tuple[int, int], mode: str, antialias: bool = False) -> torch.Tensor:
     """Real-ESRGAN resizes without anti-aliasing (aliasing is one of its damages); ``antialias`` widens
     the bilinear/bicubic kernel when reducing, as a camera's optics and pixels do."""

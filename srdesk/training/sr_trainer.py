@@ -16,7 +16,7 @@ from srdesk.models import registry
 from srdesk.models.discriminators import Discriminator, build_discriminator
 from srdesk.training import losses
 from srdesk.training.data import PhotoCrops, list_images, load_rgb_uint8
-from srdesk.training.degrade import Degradation
+from srdesk.training.degrade import Degradation, unsharp_mask
 from srdesk.training.trainer import RunConfig, Trainer, init_matching
 
 # Photos kept out of training: validation crops, and the source of the sample
@@ -63,6 +63,11 @@ class SRConfig(RunConfig):
     n_critic: int = 1
     clip: float = 0.01
     gp_lambda: float = 10.0
+    # Real-ESRGAN's sharpened ground truth: pixel and content losses aim at an unsharp-masked target
+    # (degrade.unsharp_mask; 0 = off); the discriminator still sees the photos as they are.
+    sharpen_weight: float = 0.0
+    sharpen_sigma: float = 8.0
+    sharpen_threshold: float = 10.0  # levels of 255
 
     def architecture(self) -> dict[str, Any]:
         return {
@@ -190,11 +195,18 @@ class SRTrainer(Trainer):
         lr, hr = self.data.batch(self.config.batch_size)
         return lr.to(self.device, non_blocking=True), hr.to(self.device, non_blocking=True)
 
+    def _target(self, hr: torch.Tensor) -> torch.Tensor:
+        """What the pixel and content losses aim at: the photo, or its sharpened copy."""
+        if not self.config.sharpen_weight:
+            return hr
+        cfg = self.config
+        return unsharp_mask(hr, cfg.sharpen_weight, cfg.sharpen_sigma, cfg.sharpen_threshold / 255)
+
     def train_step(self) -> dict[str, float]:
         if not self.config.adversarial:
             lr, hr = self._batch()
             with self.autocast():
-                loss = self.pixel(self.generator(lr).float(), hr)
+                loss = self.pixel(self.generator(lr).float(), self._target(hr))
             self.g_opt.zero_grad(set_to_none=True)
             loss.backward()
             self.g_opt.step()
@@ -226,20 +238,22 @@ class SRTrainer(Trainer):
         out["d_loss"] = d_loss.item()
         # Generator update: content + adv_weight x adversarial (+ optional pixel).
         lr, hr = self._batch()
+        target = self._target(hr)
         for p in disc.parameters():
             p.requires_grad_(False)
         with self.autocast():
             sr = self.generator(lr).float()
             if cfg.content_loss == "features":
-                content = losses.feature_matching_loss(disc.forward_features(hr, lr), disc.forward_features(sr, lr))
+                content = losses.feature_matching_loss(disc.forward_features(target, lr),
+                                                       disc.forward_features(sr, lr))
             elif cfg.content_loss == "random-features":
                 assert self.perceptual is not None
-                content = self.perceptual(sr, hr)
+                content = self.perceptual(sr, target)
             else:
-                content = self.pixel(sr, hr)
+                content = self.pixel(sr, target)
             adversarial = losses.generator_adversarial_loss(kind, disc(sr, lr).float())
             g_loss = cfg.content_weight * content + cfg.adv_weight * adversarial
-            pixel = self.pixel(sr, hr)
+            pixel = self.pixel(sr, target)
             if cfg.pixel_weight:
                 g_loss = g_loss + cfg.pixel_weight * pixel
         self.g_opt.zero_grad(set_to_none=True)

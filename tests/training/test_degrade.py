@@ -160,3 +160,21 @@ def test_evaluation_real_degradation_is_fixed_per_image_and_damages_it() -> None
     assert not np.array_equal(a, other)
     assert np.abs(a.astype(float) - clean).mean() > 1.0
     assert real_degradation(hr, 4, "x").dtype == np.uint8
+
+
+def test_unsharp_mask_steepens_edges_and_leaves_flat_areas_and_faint_texture_alone() -> None:
+    edge = torch.zeros(1, 3, 32, 32)
+    edge[..., 16:] = 0.8
+    sharp = degrade.unsharp_mask(edge, weight=1.0, sigma=2.0, threshold=0.0)
+    # overshoot on both sides of the edge (clipped at 0 below), unchanged far from it
+    assert sharp[0, 0, 5, 17] > 0.8 + 0.05 and sharp[0, 0, 5, 15] == 0.0
+    assert torch.allclose(sharp[..., :6], edge[..., :6], atol=1e-3)
+    assert torch.allclose(sharp[..., 26:], edge[..., 26:], atol=1e-3)
+    assert float(sharp.min()) >= 0.0 and float(sharp.max()) <= 1.0
+    # gradient energy grows with the weight
+    energy = [float(degrade.unsharp_mask(edge + 0.1, w, 2.0, 0.0).diff(dim=-1).pow(2).sum()) for w in (0.0, 0.5, 1.0)]
+    assert energy[0] < energy[1] < energy[2]
+    # below the threshold nothing changes (faint noise is not amplified)
+    faint = 0.5 + 0.004 * torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(degrade.unsharp_mask(faint, 2.0, 2.0, threshold=10 / 255), faint)
+    assert not torch.equal(degrade.unsharp_mask(faint, 2.0, 2.0, threshold=0.0), faint)
