@@ -102,6 +102,10 @@ def sr_data_description(config: dict[str, Any]) -> str:
                 + (f", {camera:.0%} of the others by the first-order camera path (lens blur, anti-aliased "
                    "reduction, Poisson-Gaussian sensor noise, at most one JPEG)" if camera else "")
                 + f"; x{config.get('scale', 4)}")
+    if config.get("sharpen_weight"):
+        text += (f"; pixel and content losses aimed at unsharp-masked photos (weight {config['sharpen_weight']:g}, "
+                 f"Gaussian sigma {config.get('sharpen_sigma', 8.0):g} px, threshold "
+                 f"{config.get('sharpen_threshold', 10.0):g} levels), the discriminator shown them unsharpened")
     return text + continued_from(config)
 
 

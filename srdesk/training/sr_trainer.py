@@ -53,7 +53,7 @@ class SRConfig(RunConfig):
     # stage 2 (empty adversarial = stage 1)
     adversarial: str = ""
     adv_weight: float = 1e-3
-    content_loss: str = "features"  # losses.CONTENT_LOSSES: "pixel" | "features" | "random-features"
+    content_loss: str = "features"  # losses.CONTENT_LOSSES: "pixel" | "features" | "random-features" (also in stage 1)
     content_weight: float = 1.0
     pixel_weight: float = 0.0  # extra pixel term during stage 2
     discriminator: str = "srgan"  # models.discriminators.DISCRIMINATORS: "srgan" | "patch" | "unet"
@@ -205,12 +205,19 @@ class SRTrainer(Trainer):
     def train_step(self) -> dict[str, float]:
         if not self.config.adversarial:
             lr, hr = self._batch()
+            target = self._target(hr)
             with self.autocast():
-                loss = self.pixel(self.generator(lr).float(), self._target(hr))
+                sr = self.generator(lr).float()
+                loss = pixel = self.pixel(sr, target)
+                if self.perceptual is not None:  # stage 1 may add the generic perceptual loss
+                    content = self.perceptual(sr, target)
+                    loss = pixel + self.config.content_weight * content
             self.g_opt.zero_grad(set_to_none=True)
             loss.backward()
             self.g_opt.step()
-            return {"pixel": loss.item()}
+            if self.perceptual is None:
+                return {"pixel": pixel.item()}
+            return {"loss": loss.item(), "pixel": pixel.item(), "content": content.item()}
         return self._adversarial_step()
 
     def _adversarial_step(self) -> dict[str, float]:

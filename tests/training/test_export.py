@@ -79,3 +79,7 @@ def test_card_says_how_the_inputs_were_made_and_which_weights_a_run_continued(tm
     assert f"continued from {init} as it was before this export (sha256 {sha256_of(init)[:16]}" in text
     plain = sr_data_description({"degradation": "real", "degradation_strength": 0.6, "scale": 2})
     assert "camera" not in plain and "continued" not in plain and plain.endswith("x2")
+    sharpened = sr_data_description({"degradation": "real", "scale": 4, "sharpen_weight": 2.0, "sharpen_sigma": 2.0,
+                                     "sharpen_threshold": 0.0})
+    assert "unsharp-masked photos (weight 2, Gaussian sigma 2 px, threshold 0 levels)" in sharpened
+    assert "unsharp" not in plain

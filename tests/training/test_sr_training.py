@@ -229,3 +229,13 @@ def test_sharpened_targets_aim_the_losses_at_an_unsharp_masked_photo(tmp_path: P
     with torch.no_grad():
         spread = [float(t.generator(lr).diff(dim=-1).abs().mean()) for t in (plain, sharpened)]
     assert spread[1] > spread[0]
+
+
+def test_stage_one_adds_the_generic_perceptual_loss_when_asked(tmp_path: Path) -> None:
+    plain = SRTrainer(tiny_config(tmp_path / "a"), data=SyntheticCrops())
+    assert set(plain.train_step()) == {"pixel"}
+    with_features = SRTrainer(tiny_config(tmp_path / "b", content_loss="random-features", content_weight=0.5),
+                              data=SyntheticCrops())
+    row = with_features.train_step()
+    assert row["loss"] == pytest.approx(row["pixel"] + 0.5 * row["content"], rel=1e-5)
+    assert row["content"] > 0
