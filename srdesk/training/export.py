@@ -127,7 +127,7 @@ PROTOCOL = ("x{scale}, MATLAB bicubic reduction (clean) or srdesk.core.evaluate.
 def export(run_dir: Path, name: str, description: str, benchmarks: Path | None, extra: dict[str, Any],
            blend_with: Path | None = None, alpha: float = 1.0) -> Path:
     """Ship an SRResNet/SRGAN run, measured on the SR benchmarks (optionally blended with another model)."""
-    from srdesk.training.sr_trainer import SRConfig
+    from srdesk.training.sr_trainer import SRConfig, keeps_best_psnr
 
     config = json.loads((run_dir / "config.json").read_text())
     tensors = None
@@ -137,7 +137,7 @@ def export(run_dir: Path, name: str, description: str, benchmarks: Path | None, 
             "alpha": alpha, "with": blend_with.name,
             "meaning": f"{alpha:g} x this run's weights + {1 - alpha:g} x {blend_with.name} (Wang et al. 2018)"}}
     sr_config = SRConfig(**config)
-    metric = None if sr_config.adversarial else f"Set5 Y-PSNR (dB), {sr_config.val_degradation} inputs"
+    metric = f"Set5 Y-PSNR (dB), {sr_config.val_degradation} inputs" if keeps_best_psnr(sr_config) else None
     card = _ship(run_dir, name, description, sr_config.architecture(), sr_data_description(config), extra, metric,
                  tensors)
     if benchmarks is not None:

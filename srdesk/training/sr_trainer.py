@@ -95,6 +95,11 @@ def apply_stage2_defaults(config: SRConfig) -> SRConfig:
     return config
 
 
+def keeps_best_psnr(config: SRConfig) -> bool:
+    """Whether the run aims at the photos themselves, so that its best validation PSNR is its best weights."""
+    return not config.adversarial and not config.sharpen_weight
+
+
 def training_degradation(config: SRConfig) -> Degradation | None:
     if config.degradation == "bicubic":
         return None
@@ -284,6 +289,7 @@ class SRTrainer(Trainer):
         if self._holdout:
             scores = [score(upscale(lr.astype(np.float32) / 255, scale), hr, scale) for hr, lr in self._holdout]
             metrics["holdout_psnr"] = float(np.mean([s[0] for s in scores]))
-        # Stage 1 keeps the best PSNR; stage 2 trades PSNR for texture, so it keeps the latest.
-        metrics["score"] = float(self.step) if self.config.adversarial else metrics.get("psnr", 0.0)
+        # Stage 1 keeps the best PSNR; stage 2 trades PSNR for texture, and sharpened targets trade it for
+        # crispness, so those keep the latest.
+        metrics["score"] = float(self.step) if not keeps_best_psnr(self.config) else metrics.get("psnr", 0.0)
         return metrics

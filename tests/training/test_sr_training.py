@@ -10,7 +10,7 @@ import torch
 
 from srdesk.training import losses
 from srdesk.training.data import bicubic_downsampler, degrade_bicubic
-from srdesk.training.sr_trainer import SRConfig, SRTrainer, apply_stage2_defaults
+from srdesk.training.sr_trainer import SRConfig, SRTrainer, apply_stage2_defaults, keeps_best_psnr
 from srdesk.training.trainer import learning_rate
 
 
@@ -229,6 +229,9 @@ def test_sharpened_targets_aim_the_losses_at_an_unsharp_masked_photo(tmp_path: P
     with torch.no_grad():
         spread = [float(t.generator(lr).diff(dim=-1).abs().mean()) for t in (plain, sharpened)]
     assert spread[1] > spread[0]
+    # its validation PSNR is against the unsharpened photos: the run keeps its latest weights, not the best PSNR
+    assert keeps_best_psnr(plain.config) and not keeps_best_psnr(sharpened.config)
+    assert sharpened.validate()["score"] == sharpened.step
 
 
 def test_stage_one_adds_the_generic_perceptual_loss_when_asked(tmp_path: Path) -> None:
