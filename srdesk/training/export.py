@@ -103,9 +103,12 @@ def sr_data_description(config: dict[str, Any]) -> str:
                    "reduction, Poisson-Gaussian sensor noise, at most one JPEG)" if camera else "")
                 + f"; x{config.get('scale', 4)}")
     if config.get("sharpen_weight"):
-        text += (f"; pixel and content losses aimed at unsharp-masked photos (weight {config['sharpen_weight']:g}, "
-                 f"Gaussian sigma {config.get('sharpen_sigma', 8.0):g} px, threshold "
-                 f"{config.get('sharpen_threshold', 10.0):g} levels), the discriminator shown them unsharpened")
+        adversarial = bool(config.get("adversarial"))
+        content = adversarial or config.get("content_loss") == "random-features"
+        text += (f"; {'pixel and content losses' if content else 'the pixel loss'} aimed at unsharp-masked photos "
+                 f"(weight {config['sharpen_weight']:g}, Gaussian sigma {config.get('sharpen_sigma', 8.0):g} px, "
+                 f"threshold {config.get('sharpen_threshold', 10.0):g} levels)"
+                 + (", the discriminator shown them unsharpened" if adversarial else ""))
     return text + continued_from(config)
 
 

@@ -100,6 +100,21 @@ def feature_matching_loss(real_features: list[torch.Tensor], fake_features: list
     return torch.stack(losses).mean()
 
 
+def blur_pool(x: torch.Tensor) -> torch.Tensor:
+    """Anti-aliased 2x downsampling (Zhang 2019): a [1, 2, 1] binomial blur per channel, then every 2nd pixel.
+
+    Its gradient spreads evenly over the pixels below, where max-pooling sends it to one pixel of each
+    2x2 block: through a loss, that uneven gradient teaches a pixel-shuffle generator a 4 px grid.
+    """
+    k = torch.tensor([1.0, 2.0, 1.0], dtype=x.dtype, device=x.device)
+    kernel = (k[:, None] * k[None, :] / 16).expand(x.shape[1], 1, 3, 3)
+    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), kernel, stride=2, groups=x.shape[1])
+
+
+def max_pool(x: torch.Tensor) -> torch.Tensor:
+    return F.max_pool2d(x, 2)
+
+
 class RandomFeatures(nn.Module):
     """A fixed, randomly initialised deep CNN whose features serve as a content loss.
 
@@ -107,11 +122,12 @@ class RandomFeatures(nn.Module):
     that the *structure* of a deep network, not its ImageNet training, carries most of a perceptual
     loss's value: a VGG-shaped network with random (Kaiming) weights gives useful multi-scale
     features. That needs no outside weights, which cannot be downloaded here. The layout is VGG16's
-    first three stages (64-64, 128-128, 256-256-256, ReLU, max-pooling); the loss is the mean L1
-    distance of the features after each stage, each normalised by the target's mean magnitude.
+    first three stages (64-64, 128-128, 256-256-256, ReLU), with :func:`blur_pool` where VGG max-pools
+    (``pool=max_pool`` for VGG's own); the loss is the mean L1 distance of the features after each stage,
+    each normalised by the target's mean magnitude.
     """
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int = 0, pool: Callable[[torch.Tensor], torch.Tensor] = blur_pool) -> None:
         super().__init__()
         generator = torch.Generator().manual_seed(seed)
         stages, channels = [], 3
@@ -128,6 +144,7 @@ class RandomFeatures(nn.Module):
                 channels = width
             stages.append(nn.Sequential(*layers))
         self.stages = nn.ModuleList(stages)
+        self.pool = pool
         self.requires_grad_(False)
         self.eval()
 
@@ -135,7 +152,7 @@ class RandomFeatures(nn.Module):
         outputs = []
         for k, stage in enumerate(self.stages):
             if k:
-                x = F.max_pool2d(x, 2)
+                x = self.pool(x)
             x = stage(x)
             outputs.append(x)
         return outputs

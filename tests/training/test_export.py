@@ -81,5 +81,9 @@ def test_card_says_how_the_inputs_were_made_and_which_weights_a_run_continued(tm
     assert "camera" not in plain and "continued" not in plain and plain.endswith("x2")
     sharpened = sr_data_description({"degradation": "real", "scale": 4, "sharpen_weight": 2.0, "sharpen_sigma": 2.0,
                                      "sharpen_threshold": 0.0})
-    assert "unsharp-masked photos (weight 2, Gaussian sigma 2 px, threshold 0 levels)" in sharpened
+    assert "the pixel loss aimed at unsharp-masked photos (weight 2, Gaussian sigma 2 px, threshold 0 levels)" \
+        in sharpened and "discriminator" not in sharpened
+    adversarial = sr_data_description({"degradation": "real", "scale": 4, "sharpen_weight": 0.5, "adversarial": "gan"})
+    assert "pixel and content losses aimed at unsharp-masked photos" in adversarial
+    assert "the discriminator shown them unsharpened" in adversarial
     assert "unsharp" not in plain
