@@ -19,6 +19,8 @@ critic without batch norm because its penalty is per sample.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -42,6 +44,32 @@ def activations_after_each_relu(layers: nn.Sequential, x: torch.Tensor) -> list[
         if isinstance(layer, nn.LeakyReLU):
             outputs.append(x)
     return outputs
+
+
+def blur_pool(x: torch.Tensor) -> torch.Tensor:
+    """Anti-aliased 2x downsampling (Zhang 2019): a [1, 2, 1] binomial blur per channel, then every 2nd pixel.
+
+    Its gradient spreads evenly over the pixels below (each gets a quarter), where max-pooling sends it
+    to one pixel of each 2x2 block and a strided convolution unevenly by phase.
+    """
+    k = torch.tensor([1.0, 2.0, 1.0], dtype=x.dtype, device=x.device)
+    kernel = (k[:, None] * k[None, :] / 16).expand(x.shape[1], 1, 3, 3)
+    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), kernel, stride=2, groups=x.shape[1])
+
+
+class BlurPool(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return blur_pool(x)
+
+
+def strided_conv(in_channels: int, out_channels: int, antialias: bool, bias: bool = True,
+                 wrap: Callable[[nn.Conv2d], nn.Module] = lambda conv: conv) -> nn.Module:
+    """A 2x-downsampling convolution: 4x4 at stride 2 (the papers'), or, ``antialias``, 3x3 at stride 1 and then
+    :class:`BlurPool`. A strided convolution's gradient reaches the input pixels unevenly by phase, and a
+    pixel-shuffle generator learns a 4 px grid from that (measured); the blurred subsampling spreads it evenly."""
+    if not antialias:
+        return wrap(nn.Conv2d(in_channels, out_channels, 4, 2, 1, bias=bias))
+    return nn.Sequential(wrap(nn.Conv2d(in_channels, out_channels, 3, 1, 1, bias=bias)), BlurPool())
 
 
 class Discriminator(nn.Module):
@@ -81,15 +109,17 @@ class SRGANDiscriminator(Discriminator):
 
 
 class PatchDiscriminator(Discriminator):
-    def __init__(self, in_channels: int = 3, base_channels: int = 64, norm: str = "batch", layers: int = 3) -> None:
+    def __init__(self, in_channels: int = 3, base_channels: int = 64, norm: str = "batch", layers: int = 3,
+                 antialias: bool = False) -> None:
         super().__init__()
-        seq: list[nn.Module] = [nn.Conv2d(2 * in_channels, base_channels, 4, 2, 1), nn.LeakyReLU(0.2)]
+        seq: list[nn.Module] = [strided_conv(2 * in_channels, base_channels, antialias), nn.LeakyReLU(0.2)]
         channels = base_channels
         for i in range(1, layers + 1):
             out_channels = base_channels * min(2**i, 8)
-            stride = 2 if i < layers else 1
+            conv = strided_conv(channels, out_channels, antialias, bias=norm == "none") if i < layers else \
+                nn.Conv2d(channels, out_channels, 4, 1, 1, bias=norm == "none")
             seq += [
-                nn.Conv2d(channels, out_channels, 4, stride, 1, bias=norm == "none"),
+                conv,
                 _norm(norm, out_channels),
                 nn.LeakyReLU(0.2),
             ]
@@ -119,14 +149,14 @@ class UNetDiscriminatorSN(Discriminator):
     ``norm`` is accepted for a uniform interface; spectral normalisation replaces it.
     """
 
-    def __init__(self, in_channels: int = 3, base_channels: int = 64, norm: str = "none") -> None:
+    def __init__(self, in_channels: int = 3, base_channels: int = 64, norm: str = "none",
+                 antialias: bool = False) -> None:
         super().__init__()
         sn = nn.utils.parametrizations.spectral_norm
         c = base_channels
         self.conv0 = nn.Conv2d(in_channels, c, 3, 1, 1)
-        self.down = nn.ModuleList([sn(nn.Conv2d(c, c * 2, 4, 2, 1, bias=False)),
-                                   sn(nn.Conv2d(c * 2, c * 4, 4, 2, 1, bias=False)),
-                                   sn(nn.Conv2d(c * 4, c * 8, 4, 2, 1, bias=False))])
+        self.down = nn.ModuleList([strided_conv(c * 2**i, c * 2 ** (i + 1), antialias, bias=False, wrap=sn)
+                                   for i in range(3)])
         self.up = nn.ModuleList([sn(nn.Conv2d(c * 8, c * 4, 3, 1, 1, bias=False)),
                                  sn(nn.Conv2d(c * 4, c * 2, 3, 1, 1, bias=False)),
                                  sn(nn.Conv2d(c * 2, c, 3, 1, 1, bias=False))])
@@ -163,9 +193,14 @@ DISCRIMINATORS: dict[str, type[Discriminator]] = {
 }
 
 
-def build_discriminator(kind: str, base_channels: int = 64, norm: str = "batch") -> Discriminator:
+def build_discriminator(kind: str, base_channels: int = 64, norm: str = "batch", antialias: bool = False
+                        ) -> Discriminator:
     try:
         factory = DISCRIMINATORS[kind]
     except KeyError:
         raise ValueError(f"unknown discriminator {kind!r}; use one of {', '.join(DISCRIMINATORS)}") from None
+    if antialias:
+        if kind == "srgan":
+            raise ValueError("the SRGAN discriminator has no anti-aliased variant; use 'patch' or 'unet'")
+        return factory(base_channels=base_channels, norm=norm, antialias=True)
     return factory(base_channels=base_channels, norm=norm)

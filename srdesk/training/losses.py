@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from srdesk.models.discriminators import blur_pool
+
 
 def pixel_loss(kind: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     if kind == "mse":
@@ -100,18 +102,8 @@ def feature_matching_loss(real_features: list[torch.Tensor], fake_features: list
     return torch.stack(losses).mean()
 
 
-def blur_pool(x: torch.Tensor) -> torch.Tensor:
-    """Anti-aliased 2x downsampling (Zhang 2019): a [1, 2, 1] binomial blur per channel, then every 2nd pixel.
-
-    Its gradient spreads evenly over the pixels below, where max-pooling sends it to one pixel of each
-    2x2 block: through a loss, that uneven gradient teaches a pixel-shuffle generator a 4 px grid.
-    """
-    k = torch.tensor([1.0, 2.0, 1.0], dtype=x.dtype, device=x.device)
-    kernel = (k[:, None] * k[None, :] / 16).expand(x.shape[1], 1, 3, 3)
-    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), kernel, stride=2, groups=x.shape[1])
-
-
 def max_pool(x: torch.Tensor) -> torch.Tensor:
+    """VGG's pooling; its gradient reaches one pixel of each 2x2 block (see :func:`blur_pool`)."""
     return F.max_pool2d(x, 2)
 
 

@@ -60,6 +60,7 @@ class SRConfig(RunConfig):
     d_norm: str = "batch"
     d_channels: int = 64  # the discriminator's first width (the paper's 64, doubling to 512)
     d_lr: float = 1e-4
+    d_antialias: bool = False  # blur-pooled downsampling in the patch/U-Net discriminator (no pixel grid taught)
     n_critic: int = 1
     clip: float = 0.01
     gp_lambda: float = 10.0
@@ -139,7 +140,8 @@ class SRTrainer(Trainer):
         self.discriminator: Discriminator | None = None
         self.d_opt: torch.optim.Optimizer | None = None
         if config.adversarial:
-            self.discriminator = build_discriminator(config.discriminator, config.d_channels, config.d_norm)
+            self.discriminator = build_discriminator(config.discriminator, config.d_channels, config.d_norm,
+                                                     config.d_antialias)
             self.discriminator.to(self.device)
             if config.adversarial == "wgan":
                 # Arjovsky et al.: momentum-based optimisers destabilise the clipped critic.

@@ -1,0 +1,53 @@
+"""Discriminators: anti-aliased downsampling spreads the gradient the generator gets evenly over pixel phases."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from srdesk.models.discriminators import blur_pool, build_discriminator
+
+
+def _phase_spread(kind: str, antialias: bool) -> float:
+    """Spread (std / mean) over the 16 phases (y % 4, x % 4) of |d score / d input| for a flat grey input."""
+    torch.manual_seed(0)
+    disc = build_discriminator(kind, base_channels=8, norm="none", antialias=antialias).eval()
+    x = torch.full((1, 3, 64, 64), 0.5, requires_grad=True)
+    condition = torch.full((1, 3, 16, 16), 0.5)
+    disc(x, condition).sum().backward()
+    assert x.grad is not None
+    g = x.grad[0, :, 16:-16, 16:-16].abs().sum(0)
+    phases = g.reshape(8, 4, 8, 4).mean(dim=(0, 2))
+    return float(phases.std() / phases.mean())
+
+
+@pytest.mark.parametrize("kind", ["patch", "unet"])
+def test_antialiased_discriminators_spread_their_gradient_evenly_over_pixel_phases(kind: str) -> None:
+    """A strided convolution's gradient favours some of the 4x4 sub-pixel phases a x4 pixel shuffle writes, and
+    the generator learnt a 4 px grid from that; blur-pooled downsampling spreads it evenly."""
+    plain, antialiased = _phase_spread(kind, False), _phase_spread(kind, True)
+    assert antialiased < 0.5 * plain
+
+
+@pytest.mark.parametrize("kind", ["patch", "unet"])
+def test_antialiased_discriminators_keep_the_output_layout(kind: str) -> None:
+    x, condition = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 16, 16)
+    shapes = [build_discriminator(kind, 8, "none", antialias=a)(x, condition).shape for a in (False, True)]
+    assert shapes[0][:2] == shapes[1][:2] and shapes[1][0] == 2
+    if kind == "unet":  # one logit per pixel either way
+        assert shapes[0] == shapes[1] == (2, 1, 64, 64)
+
+
+def test_blur_pool_halves_the_size_and_gives_every_pixel_a_quarter_of_the_gradient() -> None:
+    x = torch.rand(1, 2, 16, 16, requires_grad=True)
+    y = blur_pool(x)
+    assert y.shape == (1, 2, 8, 8)
+    y.sum().backward()
+    assert x.grad is not None
+    interior = x.grad[..., 2:-2, 2:-2]
+    assert torch.allclose(interior, torch.full_like(interior, 0.25))
+
+
+def test_the_srgan_discriminator_has_no_antialiased_variant() -> None:
+    with pytest.raises(ValueError, match="no anti-aliased variant"):
+        build_discriminator("srgan", 8, "batch", antialias=True)
