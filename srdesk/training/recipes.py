@@ -42,12 +42,14 @@ RECIPES: dict[str, dict[str, Any]] = {
     "photo-x2": {"kind": "sr", "scale": 2, "crop": 192, "batch_size": 64, "lr": 5e-4, "steps": 200_000,
                  "init_from": "weights/photo-x2.safetensors", **_SPAN, **_REAL, **_GPU},
     # The GAN photo model (Real-ESRGAN's stage 2): L1 + generic perceptual loss (a fixed random deep CNN; no
-    # ImageNet weights here) + a U-Net discriminator with spectral norm, from the PSNR model; detail strength
-    # then blends the two.
+    # ImageNet weights here) aimed at sharpened photos, as photo-crisp-x4 was, + a U-Net discriminator with
+    # spectral norm and anti-aliased downsampling (no pixel grid), from the PSNR model; detail strength then
+    # blends the two.
     "photo-gan-x4": {"kind": "sr", "scale": 4, "crop": 256, "batch_size": 32, "lr": 1e-4, "d_lr": 1e-4,
                      "steps": 100_000, "init_from": "weights/photo-x4.safetensors", "adversarial": "gan",
-                     "discriminator": "unet", "content_loss": "random-features", "pixel_weight": 1.0,
-                     "adv_weight": 0.1, **_SPAN, **_REAL, **_GPU},
+                     "discriminator": "unet", "d_antialias": True, "content_loss": "random-features",
+                     "pixel_weight": 1.0, "adv_weight": 0.1, "sharpen_weight": 2.0, "sharpen_sigma": 2.0,
+                     "sharpen_threshold": 0.0, **_SPAN, **_REAL, **_GPU},
 }
 PART_BYTES = 15 * 1024 * 1024
 HOLDOUT_NAMES = "holdout.txt"
