@@ -214,7 +214,7 @@ _LEARNED = [
                "clean-image models on clean, noise-free inputs",
                scale=4, weights="photo-x4", label="Photo \u2013 natural \u00d74"),
     ModelEntry("photo-crisp-x4", "learned", "Photos x4, crisper: photo-x4 fine-tuned towards sharpened photos (as "
-               "Real-ESRGAN sharpens its ground truth) with a perceptual loss; firmer edges and more visible detail, "
+               "Real-ESRGAN sharpens its ground truth) with a pixel loss; firmer edges and more visible detail, "
                "a little less faithful; detail strength blends it back towards photo-x4",
                scale=4, weights="photo-crisp-x4", faithful="photo-x4", label="Photo \u2013 crisp \u00d74"),
     ModelEntry("photo-x2", "learned", "Photos x2, for real pictures: the native x2 counterpart of photo-x4 (a quarter "
