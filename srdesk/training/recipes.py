@@ -150,10 +150,22 @@ def recipe_config(name: str, data: Path, out: Path, minutes: float, **overrides:
     return apply_stage2_defaults(SRConfig(**values))
 
 
-def run_recipe(name: str, data: Path, out: Path, minutes: float, **overrides: Any) -> int:
-    """Train recipe ``name`` for at most ``minutes``, resuming from ``out/name``; returns the step reached."""
+def run_recipe(name: str, data: Path, out: Path, minutes: float, fit_to_time: bool = False,
+               **overrides: Any) -> int:
+    """Train recipe ``name`` for at most ``minutes``, resuming from ``out/name``; returns the step reached.
+
+    With ``fit_to_time`` the learning-rate schedule is fitted to the call: after a short warm-up the
+    speed is measured and the schedule's length set to the steps that fit in the time left, so the
+    cosine decay ends with the call instead of a long schedule being cut off at its peak rate. (A later
+    call fits a new cycle from where this one stopped: a warm restart.)
+    """
+    import time
+
+    from safetensors.torch import save_file
+
     from srdesk.training.sr_trainer import SRTrainer
 
+    began = time.time()
     config = recipe_config(name, data, out, minutes, **overrides)
     run_dir = Path(config.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -168,7 +180,27 @@ def run_recipe(name: str, data: Path, out: Path, minutes: float, **overrides: An
     def show(row: dict[str, Any]) -> None:
         print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
 
-    trainer.fit(on_log=show)
+    if fit_to_time and minutes > 0:
+        def minutes_left() -> float:
+            return max(1e-6, minutes - (time.time() - began) / 60)  # (0 would mean no limit)
+
+        first = config.schedule_start = trainer.step
+        config.steps = first + 10**9  # the probe runs at the schedule's start (the peak rate after warm-up)
+        config.max_minutes = minutes_left()
+        trainer.fit(on_log=show, until_step=first + 50)  # warm-up: data threads, cuDNN autotuning
+        timed_from, timed_step = time.time(), trainer.step
+        config.max_minutes = minutes_left()
+        trainer.fit(on_log=show, until_step=timed_step + 150)
+        rate = (trainer.step - timed_step) / max(1e-6, time.time() - timed_from)
+        config.max_minutes = minutes_left()
+        config.steps = trainer.step + int(rate * config.max_minutes * 60 * 0.97)
+        print(f"{name}: {rate:.2f} steps/s; schedule fitted to end at step {config.steps}", flush=True)
+        trainer.fit(on_log=show)
+    else:
+        trainer.fit(on_log=show)
+    trainer.save()
+    latest = {k: v.detach().float().cpu().contiguous() for k, v in trainer.generator.state_dict().items()}
+    save_file(latest, str(run_dir / "latest.safetensors"), metadata={"step": str(trainer.step)})
     split_file(checkpoint)
     print(f"{name}: stopped at step {trainer.step}; run folder {run_dir}", flush=True)
     return trainer.step
@@ -190,12 +222,18 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--steps", type=int, default=None, help="override the recipe's total steps")
     r.add_argument("--batch-size", type=int, default=None)
     r.add_argument("--device", default="auto")
+    r.add_argument("--workers", type=int, default=None, help="threads preparing batches (recipe: 12)")
+    r.add_argument("--threads", type=int, default=None, help="torch threads (each data thread's own ops too)")
+    r.add_argument("--fit-to-time", action="store_true",
+                   help="fit the learning-rate schedule to --minutes (measured speed) instead of --steps")
     args = parser.parse_args(argv)
     if args.command == "pack":
         print(json.dumps(pack(args.photos, args.benchmarks, args.out, args.budget_mb), indent=2))
         return 0
-    overrides = {k: v for k, v in (("steps", args.steps), ("batch_size", args.batch_size)) if v is not None}
-    run_recipe(args.name, args.data, args.out, args.minutes, device=args.device, **overrides)
+    overrides = {k: v for k, v in (("steps", args.steps), ("batch_size", args.batch_size),
+                                   ("data_workers", args.workers), ("threads", args.threads)) if v is not None}
+    run_recipe(args.name, args.data, args.out, args.minutes, fit_to_time=args.fit_to_time, device=args.device,
+               **overrides)
     return 0
 
 

@@ -39,6 +39,7 @@ class RunConfig:
     lr_min: float = 1e-6
     lr_step_every: int = 100_000  # for "step": halve every N steps
     warmup_steps: int = 0
+    schedule_start: int = 0  # the step the schedule (warm-up, cosine) counts from: a warm restart
     checkpoint_every: int = 250
     val_every: int = 250
     log_every: int = 10
@@ -53,6 +54,7 @@ class RunConfig:
 def learning_rate(config: RunConfig, step: int, base_lr: float | None = None) -> float:
     """Stateless schedule: the same step always gets the same rate, so resuming is exact."""
     base = config.lr if base_lr is None else base_lr
+    step -= config.schedule_start
     if config.warmup_steps and step < config.warmup_steps:
         return base * (step + 1) / config.warmup_steps
     if config.lr_schedule == "constant":
@@ -60,7 +62,7 @@ def learning_rate(config: RunConfig, step: int, base_lr: float | None = None) ->
     if config.lr_schedule == "step":
         return base * 0.5 ** (step // max(1, config.lr_step_every))
     if config.lr_schedule == "cosine":
-        progress = min(1.0, step / max(1, config.steps))
+        progress = min(1.0, max(0, step) / max(1, config.steps - config.schedule_start))
         return config.lr_min + 0.5 * (base - config.lr_min) * (1 + math.cos(math.pi * progress))
     raise ValueError(f"unknown lr schedule {config.lr_schedule!r}")
 
@@ -212,8 +214,9 @@ class Trainer:
             self.export_best()
         return metrics
 
-    def fit(self, on_log: Callable[[dict[str, Any]], None] | None = None) -> None:
-        """Train until ``config.steps``; checkpoint on Ctrl-C/SIGTERM and at the end."""
+    def fit(self, on_log: Callable[[dict[str, Any]], None] | None = None, until_step: int | None = None) -> None:
+        """Train until ``config.steps`` (or ``until_step``, if sooner); checkpoint on Ctrl-C/SIGTERM and at the
+        end."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / "config.json").write_text(json.dumps(asdict(self.config), indent=2))
         previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -230,7 +233,8 @@ class Trainer:
         count = 0
         try:
             deadline = start + self.config.max_minutes * 60 if self.config.max_minutes > 0 else math.inf
-            while self.step < self.config.steps and not self._stop_requested and time.time() < deadline:
+            last = self.config.steps if until_step is None else min(until_step, self.config.steps)
+            while self.step < last and not self._stop_requested and time.time() < deadline:
                 rate = self.set_learning_rate()
                 losses = self.train_step()
                 self.step += 1
