@@ -4,8 +4,10 @@
 
 1. CUDA fp32 and fp16 outputs of the default model against the CPU's float32, on a Set5-like photo:
    the largest difference in 8-bit levels (must be <= 1).
-2. Time per input megapixel (fp32, fp16, and the CPU for the ratio) and peak GPU memory, on a 1 MP input.
-3. A forced small memory cap (torch.cuda.set_per_process_memory_fraction): the run must finish through
+2. Time per input megapixel (fp32, fp16, and the CPU for the ratio) and peak GPU memory, on a 1 MP input
+   (the second run at that size, end to end: tiles, transfers and the merge on the CPU included).
+3. A forced small memory cap (torch.cuda.set_per_process_memory_fraction) on the 1 MP input, whose one
+   tile needs far more (a small crop can fit in the cap: seen on an H200): the run must finish through
    smaller tiles and/or the CPU copy, say so in its notes, and equal the uncapped result within 1 level.
 """
 
@@ -64,9 +66,11 @@ def main() -> int:
               f"max difference {diff} level(s) of 255 {'OK' if diff <= 1 else 'FAIL'}")
     mp = image.shape[0] * image.shape[1] / 1e6
     rows = []
+    outputs = {}
     for precision in ("exact", "auto"):
         torch.cuda.reset_peak_memory_stats()
-        _, seconds, _ = run("cuda", precision, image)
+        run("cuda", precision, image)  # first run at this size: cuDNN picks its kernels
+        outputs[precision], seconds, _ = run("cuda", precision, image)
         peak = torch.cuda.max_memory_allocated() / 2**20
         rows.append((precision, seconds / mp, peak))
     _, cpu_seconds, _ = run("cpu", "auto", crop)
@@ -77,13 +81,12 @@ def main() -> int:
         print(f"| CUDA | {'fp32' if precision == 'exact' else 'auto'} | {per_mp:.3f} | {peak:.0f} MiB | "
               f"{cpu_per_mp / per_mp:.0f}x |")
     print(f"| CPU | auto | {cpu_per_mp:.2f} | - | 1x |")
-    pipeline.clear_model_cache()
-    reference, _, _ = run("cuda", "exact", crop)
+    reference = outputs["exact"]
     total = torch.cuda.get_device_properties(0).total_memory
     torch.cuda.set_per_process_memory_fraction(min(1.0, 64 * 2**20 / total))  # 64 MiB
     pipeline.clear_model_cache()
     try:
-        capped, _, notes = run("cuda", "exact", crop)
+        capped, _, notes = run("cuda", "exact", image)
     finally:
         torch.cuda.set_per_process_memory_fraction(1.0)
     diff = levels(capped, reference)
