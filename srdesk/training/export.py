@@ -91,14 +91,26 @@ def _ship(run_dir: Path, name: str, description: str, architecture: dict[str, An
     return card
 
 
+def photos_description(config: dict[str, Any]) -> str:
+    """Where the training photos came from: the shared folder, or a pack of it made for a GPU machine."""
+    manifest = Path(config.get("train_dir", "")).parent / "manifest.json"
+    if not manifest.is_file():
+        return SR_PHOTOS
+    pack = json.loads(manifest.read_text())
+    return (f"{pack['photos']} of the 118 photographs from ../shared/data/train/photos (Debian wallpaper packages; "
+            f"CC0, CC-BY, CC-BY-SA, GPL, BSD, LGPL, see its SOURCE.md), {len(pack['held_out'])} held out, as packed "
+            f"for a GPU machine by srdesk-cli train pack ({pack['share_of_each_photo']:.0%} of each photo's area at "
+            f"a random place, {pack['megapixels']} MP in all)")
+
+
 def sr_data_description(config: dict[str, Any]) -> str:
     text = SR_DATA
     if config.get("degradation", "bicubic") == "real":
         camera = config.get("camera_prob", 0.0)
-        text = (f"{SR_PHOTOS}; {config.get('crop', 96)} px HR crops, 8 flips/rotations; LR by the realistic "
-                  "second-order degradation (srdesk.training.degrade: blur, resize, noise, JPEG twice, then sinc "
-                  f"+ JPEG) at strength {config.get('degradation_strength', 1.0):g}, "
-                  f"{config.get('clean_prob', 0.0):.0%} plain bicubic"
+        text = (f"{photos_description(config)}; {config.get('crop', 96)} px HR crops, 8 flips/rotations; LR by the "
+                "realistic second-order degradation (srdesk.training.degrade: blur, resize, noise, JPEG twice, then "
+                f"sinc + JPEG) at strength {config.get('degradation_strength', 1.0):g}, "
+                f"{config.get('clean_prob', 0.0):.0%} plain bicubic"
                 + (f", {camera:.0%} of the others by the first-order camera path (lens blur, anti-aliased "
                    "reduction, Poisson-Gaussian sensor noise, at most one JPEG)" if camera else "")
                 + f"; x{config.get('scale', 4)}")

@@ -170,10 +170,8 @@ def run_recipe(name: str, data: Path, out: Path, minutes: float, fit_to_time: bo
     run_dir = Path(config.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     checkpoint = run_dir / SRTrainer.checkpoint_name
-    joined = join_parts(checkpoint)
-    if (checkpoint.exists() or joined) and config.init_from:
-        config.init_from = ""  # the checkpoint holds the weights already
-    trainer = SRTrainer(config)
+    join_parts(checkpoint)
+    trainer = SRTrainer(config)  # (init_from stays in the config as the run's origin; a checkpoint overrides it)
     if trainer.resume():
         print(f"resumed {name} at step {trainer.step}", flush=True)
 

@@ -87,3 +87,14 @@ def test_card_says_how_the_inputs_were_made_and_which_weights_a_run_continued(tm
     assert "pixel and content losses aimed at unsharp-masked photos" in adversarial
     assert "the discriminator shown them unsharpened" in adversarial
     assert "unsharp" not in plain
+
+
+def test_card_names_a_gpu_pack_as_the_training_photos(tmp_path: Path) -> None:
+    (tmp_path / "pack" / "photos").mkdir(parents=True)
+    (tmp_path / "pack" / "manifest.json").write_text(json.dumps(
+        {"photos": 114, "megapixels": 70.1, "share_of_each_photo": 0.251, "held_out": ["a", "b", "c", "d"]}))
+    packed = sr_data_description({"degradation": "real", "scale": 4, "train_dir": str(tmp_path / "pack" / "photos")})
+    assert packed.startswith("114 of the 118 photographs") and "4 held out" in packed
+    assert "packed for a GPU machine by srdesk-cli train pack (25% of each photo's area" in packed
+    shared = sr_data_description({"degradation": "real", "scale": 4, "train_dir": str(tmp_path / "elsewhere")})
+    assert shared.startswith("118 photographs") and "packed" not in shared

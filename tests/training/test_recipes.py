@@ -73,3 +73,33 @@ def test_the_gan_recipe_takes_the_papers_stage_two_settings(tmp_path: Path) -> N
     assert config.arch == "span" and config.init_from == "weights/photo-x4.safetensors"
     assert config.d_antialias and config.sharpen_weight == 2.0  # no pixel grid; photo-crisp-x4's targets
     assert recipes.recipe_config("photo-x2", tmp_path / "pack", tmp_path / "runs", minutes=1).scale == 2
+
+
+def test_a_schedule_fitted_to_the_call_decays_by_its_end_and_restarts_in_the_next(photos: Path,
+                                                                                    tmp_path: Path) -> None:
+    recipes.pack(photos, tmp_path / "benchmarks", tmp_path / "pack")
+    small = {"blocks": 2, "channels": 4, "crop": 16, "batch_size": 1, "data_workers": 0, "init_from": "",
+             "val_every": 0, "checkpoint_every": 10**6, "log_every": 1, "device": "cpu", "lr": 1e-3, "lr_min": 0.0}
+    run = tmp_path / "runs" / "photo-x4"
+
+    def rates() -> list[tuple[int, float]]:
+        import csv
+
+        with open(run / "log.csv", newline="") as f:
+            return [(int(r["step"]), float(r["lr"])) for r in csv.DictReader(f)]
+
+    first = recipes.run_recipe("photo-x4", tmp_path / "pack", tmp_path / "runs", minutes=0.15, fit_to_time=True,
+                               **small)
+    assert first > 200  # the probe's 200 steps, then the fitted schedule
+    config = json.loads((run / "config.json").read_text())
+    assert config["schedule_start"] == 0 and config["steps"] >= first  # the call ended by time or at the end
+    assert first >= 200 + 0.6 * (config["steps"] - 200)  # ...and the schedule fitted the time it had
+    logged = rates()
+    assert logged[0][1] == pytest.approx(1e-3) and logged[-1][1] < 0.5e-3  # decayed towards its end
+    assert (run / "latest.safetensors").exists() and (run / "checkpoint.pt.part0").exists()
+    second = recipes.run_recipe("photo-x4", tmp_path / "pack", tmp_path / "runs", minutes=0.1, fit_to_time=True,
+                                **small)
+    assert second > first
+    assert json.loads((run / "config.json").read_text())["schedule_start"] == first
+    restarted = dict(rates())
+    assert restarted[first + 1] == pytest.approx(1e-3)  # a warm restart: the full rate again

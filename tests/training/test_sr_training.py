@@ -162,6 +162,12 @@ def test_learning_rate_schedules() -> None:
     assert learning_rate(cosine, 100) == pytest.approx(0.0, abs=1e-12)
     step = RunConfig(lr=1e-3, lr_schedule="step", lr_step_every=10)
     assert learning_rate(step, 25) == pytest.approx(2.5e-4)
+    # a warm restart at step 100: the same curve, counted from there (warm-up included)
+    restart = RunConfig(steps=1100, lr=1e-3, lr_min=0.0, schedule_start=100, warmup_steps=10)
+    assert learning_rate(restart, 100) == pytest.approx(1e-4)
+    assert learning_rate(restart, 110) == pytest.approx(learning_rate(RunConfig(steps=1000, lr=1e-3), 10))
+    assert learning_rate(restart, 600) == pytest.approx(5e-4)
+    assert learning_rate(restart, 1100) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_checkpoint_and_log_files(tmp_path: Path) -> None:
