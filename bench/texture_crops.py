@@ -1,7 +1,7 @@
-"""Texture: how much real detail each x4 method restores, and side-by-side crops.
+"""Texture: how much real detail each method restores (x4, or x2 with ``--scale 2``), and side-by-side crops.
 
     python bench/texture_crops.py [--models bicubic,srresnet-x4,srgan-x4] [--weights extra.safetensors ...]
-                                  [--degradation clean|real] [--figure docs/texture-crops.png]
+                                  [--degradation clean|real] [--scale 4|2] [--figure docs/texture-crops.png]
 
 PSNR rewards the blurry average; SRGAN is meant to trade a little of it for
 texture. Next to Y-PSNR this prints the *detail ratio*: the energy of the
@@ -73,8 +73,9 @@ def main() -> int:
     parser.add_argument("--figure", type=Path, default=None)
     parser.add_argument("--degradation", choices=("clean", "real"), default="clean",
                         help="real: inputs made as photos really come (srdesk-cli eval --degradation real)")
+    parser.add_argument("--scale", type=int, choices=(2, 4), default=4)
     args = parser.parse_args()
-    scale = 4
+    scale = args.scale
     methods: dict[str, pipeline.Upscaler] = {}
     for name in [n for n in args.models.split(",") if n]:
         try:

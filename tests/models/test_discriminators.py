@@ -51,3 +51,28 @@ def test_blur_pool_halves_the_size_and_gives_every_pixel_a_quarter_of_the_gradie
 def test_the_srgan_discriminator_has_no_antialiased_variant() -> None:
     with pytest.raises(ValueError, match="no anti-aliased variant"):
         build_discriminator("srgan", 8, "batch", antialias=True)
+
+
+@pytest.mark.parametrize("antialias", [False, True])
+def test_a_downsampling_block_still_sees_the_finest_texture(antialias: bool) -> None:
+    """A pixel checkerboard (the finest texture there is) must change what the first downsampling block
+    passes on. Blurring the convolution's output before its non-linearity removed it entirely (the
+    [1, 2, 1] blur is zero at that frequency) and left the anti-aliased discriminator blind to texture;
+    rectifying first turns it into a response the blur keeps."""
+    from srdesk.models.discriminators import down_block
+
+    torch.manual_seed(0)
+    block = down_block(3, 16, antialias).eval()
+    flat = torch.full((1, 3, 32, 32), 0.5)
+    yy, xx = torch.meshgrid(torch.arange(32), torch.arange(32), indexing="ij")
+    checker = flat + 0.5 * ((yy + xx) % 2 * 2 - 1).float()  # black and white pixels
+    with torch.no_grad():
+        a, b = block(flat)[..., 2:-2, 2:-2], block(checker)[..., 2:-2, 2:-2]
+    # (measured: strided 0.14, rectify-then-blur 0.03, blur-then-rectify 1e-8, against outputs of ~0.1)
+    assert float((b - a).abs().mean()) > 0.1 * float(a.abs().mean())
+
+
+def test_feature_matching_reads_every_activation_of_nested_blocks() -> None:
+    disc = build_discriminator("patch", 8, "batch", antialias=True)
+    features = disc.forward_features(torch.rand(2, 3, 64, 64), torch.rand(2, 3, 16, 16))
+    assert len(features) == 4  # three downsampling blocks and the last convolution, each with its LeakyReLU
