@@ -220,6 +220,10 @@ _LEARNED = [
     ModelEntry("photo-x2", "learned", "Photos x2, for real pictures: the native x2 counterpart of photo-x4 (a quarter "
                "of the work of x4 then reducing); mostly removes noise and blocks",
                scale=2, weights="photo-x2", label="Photo \u2013 natural \u00d72"),
+    ModelEntry("photo-crisp-x2", "learned", "Photos x2, crisper: photo-x2 fine-tuned towards sharpened photos with a "
+               "pixel loss; firmer edges and more visible detail while still cleaning noise and JPEG blocks; detail "
+               "strength blends it back towards photo-x2",
+               scale=2, weights="photo-crisp-x2", faithful="photo-x2", label="Photo \u2013 crisp \u00d72"),
     ModelEntry("srresnet-x4", "learned", "SRResNet x4: sharpest faithful detail on clean images (PSNR-trained on "
                "bicubic reductions; amplifies noise and JPEG blocks in real photos)",
                scale=4, weights="srresnet-x4", label="Clean images \u2013 faithful"),
