@@ -1,6 +1,6 @@
 """How fast each discriminator learns to tell photos from a model's results, the generator held fixed.
 
-    python -m bench.discriminator_probe [--variants patch,patch-aa,unet,unet-aa] [--steps 400]
+    python -m bench.discriminator_probe [--variants patch,patch-aa,unet,unet-aa] [--steps 400] [--seeds 0,1,2]
                                         [--generator photo-crisp-x4] [--channels 32] [--crop 64] [--batch 6]
 
 A GAN gives texture only once its discriminator separates real from generated
@@ -37,6 +37,8 @@ def main() -> int:
     parser.add_argument("--crop", type=int, default=64)
     parser.add_argument("--batch", type=int, default=6)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seeds", default="0", help="initialisations to try (when a discriminator starts to "
+                        "separate varies with its initialisation)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     upscaler = pipeline.get_upscaler(args.generator, "cpu", "exact")
@@ -44,10 +46,11 @@ def main() -> int:
     config = SRConfig(scale=upscaler.scale, degradation="real", degradation_strength=0.5, clean_prob=0.3,
                       camera_prob=0.7)
     paths = [p for p in list_images(args.photos) if p.name not in DEFAULT_HOLDOUT][:40]
-    print("variant | step | loss | accuracy | seconds")
-    for variant in [v for v in args.variants.split(",") if v]:
+    print("variant | seed | step | loss | accuracy | seconds")
+    runs = [(v, int(seed)) for v in args.variants.split(",") if v for seed in args.seeds.split(",") if seed]
+    for variant, seed in runs:
         kind, antialias = variant.split("-")[0], variant.endswith("-aa")
-        torch.manual_seed(0)
+        torch.manual_seed(seed)
         data = PhotoCrops(paths, args.crop, upscaler.scale, seed=1, degradation=training_degradation(config))
         disc = build_discriminator(kind, args.channels, "none" if kind == "unet" else "batch", antialias)
         opt = torch.optim.Adam(disc.parameters(), lr=1e-4, betas=(0.9, 0.999))
@@ -65,7 +68,8 @@ def main() -> int:
             if step % 50 == 0:
                 mean_loss = sum(w[0] for w in window) / len(window)
                 accuracy = sum(w[1] for w in window) / len(window)
-                print(f"{variant} | {step} | {mean_loss:.3f} | {accuracy:.3f} | {time.time() - start:.0f}", flush=True)
+                print(f"{variant} | {seed} | {step} | {mean_loss:.3f} | {accuracy:.3f} | {time.time() - start:.0f}",
+                      flush=True)
                 window = []
     return 0
 
