@@ -77,9 +77,9 @@ def down_block(in_channels: int, out_channels: int, antialias: bool, bias: bool 
     A strided convolution's gradient reaches the input pixels unevenly by phase, and a pixel-shuffle
     generator learns a 4 px grid from that (measured); the blurred subsampling spreads it evenly. The
     order is Zhang's: rectify, then blur. Blurring a convolution's output before the non-linearity
-    removes exactly the finest texture a discriminator has to judge (the [1, 2, 1] blur is zero at the
-    Nyquist frequency): a patch discriminator built that way stayed at chance for 400 steps where the
-    strided one reached 81 % (photos against photo-crisp-x4's results), and one that rectifies first 73 %.
+    removes the finest texture (the [1, 2, 1] blur is zero at the Nyquist frequency) before any
+    non-linearity can turn it into a response. (Either way a blur-pooled patch discriminator starts to
+    separate photos from results some 300 steps after a strided one: bench/discriminator_probe.py.)
     """
     layers: list[nn.Module] = [wrap(nn.Conv2d(in_channels, out_channels, 3 if antialias else 4,
                                               1 if antialias else 2, 1, bias=bias))]

@@ -57,8 +57,7 @@ def test_the_srgan_discriminator_has_no_antialiased_variant() -> None:
 def test_a_downsampling_block_still_sees_the_finest_texture(antialias: bool) -> None:
     """A pixel checkerboard (the finest texture there is) must change what the first downsampling block
     passes on. Blurring the convolution's output before its non-linearity removed it entirely (the
-    [1, 2, 1] blur is zero at that frequency) and left the anti-aliased discriminator blind to texture;
-    rectifying first turns it into a response the blur keeps."""
+    [1, 2, 1] blur is zero at that frequency); rectifying first turns it into a response the blur keeps."""
     from srdesk.models.discriminators import down_block
 
     torch.manual_seed(0)
