@@ -38,8 +38,9 @@ def last_log_row(run_dir: Path) -> dict[str, str]:
     return rows[-1] if rows else {}
 
 
-SR_PHOTOS = ("118 photographs from ../shared/data/train/photos (Debian wallpaper packages; CC0, CC-BY, CC-BY-SA, "
-             "GPL, BSD, LGPL, see its SOURCE.md), 4 held out")
+SR_SOURCE = ("../shared/data/train/photos (Debian wallpaper packages; CC0, CC-BY, CC-BY-SA, GPL, BSD, LGPL, see its "
+             "SOURCE.md)")
+SR_PHOTOS = f"118 photographs from {SR_SOURCE}, 4 held out"
 SR_DATA = SR_PHOTOS + "; 96 px HR crops, 8 flips/rotations, LR by MATLAB-compatible bicubic x4, 8-bit"
 FACES_DATA = ("5,399 aligned CelebA faces (train split of ../shared/data/faces, identity-disjoint from the 600 test "
               "faces; CelebA terms: non-commercial research use, no images are shipped), 64 -> 32 px HR and "
@@ -97,8 +98,7 @@ def photos_description(config: dict[str, Any]) -> str:
     if not manifest.is_file():
         return SR_PHOTOS
     pack = json.loads(manifest.read_text())
-    return (f"{pack['photos']} of the 118 photographs from ../shared/data/train/photos (Debian wallpaper packages; "
-            f"CC0, CC-BY, CC-BY-SA, GPL, BSD, LGPL, see its SOURCE.md), {len(pack['held_out'])} held out, as packed "
+    return (f"{pack['photos']} of the 118 photographs from {SR_SOURCE}, {len(pack['held_out'])} held out, as packed "
             f"for a GPU machine by srdesk-cli train pack ({pack['share_of_each_photo']:.0%} of each photo's area at "
             f"a random place, {pack['megapixels']} MP in all)")
 

@@ -195,8 +195,7 @@ def run_recipe(name: str, data: Path, out: Path, minutes: float, fit_to_time: bo
         print(f"{name}: {rate:.2f} steps/s; schedule fitted to end at step {config.steps}", flush=True)
         trainer.fit(on_log=show)
     else:
-        trainer.fit(on_log=show)
-    trainer.save()
+        trainer.fit(on_log=show)  # (each fit ends with a checkpoint)
     latest = {k: v.detach().float().cpu().contiguous() for k, v in trainer.generator.state_dict().items()}
     save_file(latest, str(run_dir / "latest.safetensors"), metadata={"step": str(trainer.step)})
     split_file(checkpoint)
