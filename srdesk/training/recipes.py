@@ -161,8 +161,6 @@ def run_recipe(name: str, data: Path, out: Path, minutes: float, fit_to_time: bo
     """
     import time
 
-    from safetensors.torch import save_file
-
     from srdesk.training.sr_trainer import SRTrainer
 
     began = time.time()
@@ -196,8 +194,7 @@ def run_recipe(name: str, data: Path, out: Path, minutes: float, fit_to_time: bo
         trainer.fit(on_log=show)
     else:
         trainer.fit(on_log=show)  # (each fit ends with a checkpoint)
-    latest = {k: v.detach().float().cpu().contiguous() for k, v in trainer.generator.state_dict().items()}
-    save_file(latest, str(run_dir / "latest.safetensors"), metadata={"step": str(trainer.step)})
+    trainer.export_weights("latest.safetensors")
     split_file(checkpoint)
     print(f"{name}: stopped at step {trainer.step}; run folder {run_dir}", flush=True)
     return trainer.step

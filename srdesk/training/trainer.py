@@ -196,11 +196,17 @@ class Trainer:
             writer.writerow(row)
 
     def export_best(self) -> None:
+        self.export_weights(self.best_name, {"score": f"{self.best_score:.4f}"})
+
+    def export_weights(self, filename: str, metadata: dict[str, str] | None = None) -> Path:
+        """The shipped module's weights now, as float32 safetensors in the run folder (written atomically)."""
         module = self.best_module()
         tensors = {k: v.detach().float().cpu().contiguous() for k, v in module.state_dict().items()}
-        tmp = self.run_dir / (self.best_name + ".tmp")
-        save_file(tensors, str(tmp), metadata={"step": str(self.step), "score": f"{self.best_score:.4f}"})
-        tmp.replace(self.run_dir / self.best_name)
+        target = self.run_dir / filename
+        tmp = target.with_name(filename + ".tmp")
+        save_file(tensors, str(tmp), metadata={"step": str(self.step), **(metadata or {})})
+        tmp.replace(target)
+        return target
 
     def _run_validation(self) -> dict[str, float]:
         for m in self.modules().values():
