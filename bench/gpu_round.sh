@@ -14,13 +14,8 @@ cd "$(dirname "$0")/.."
 MINUTES=${1:-6.5}
 OUT_DIR=${2:?output folder}
 RECIPES=${RECIPES:-"photo-x4 photo-gan-x4"}
-PY=${PYTHON:-python3}
 DEVICE=${DEVICE:-auto}
-if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
-  "$PY" -m pip install -q --no-index --no-deps --no-compile --upgrade --target /tmp/site .whl/*.whl
-  export PYTHONPATH=/tmp/site
-fi
-export PYTHONPATH=.${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+source bench/gpu_env.sh
 nvidia-smi -L 2>/dev/null; nproc
 if [ "$DEVICE" != cpu ] && [ -z "${SKIP_CHECK:-}" ]; then
   timeout 120 "$PY" bench/gpu_check.py 2>&1 | tee "$OUT_DIR/gpu_check.log"

@@ -13,16 +13,12 @@ DATA=${2:-.gpu-data}
 RUNS=${3:-.gpu-runs}
 MINUTES=${4:-8}
 OUT_DIR=${5:-}
-PY=${PYTHON:-python3}
-if [ -d .whl ]; then  # packages the machine's image lacks, as wheels (see bench/gpu_check.sh)
-  "$PY" -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl
-  export PYTHONPATH=/tmp/site
-fi
+source bench/gpu_env.sh
 "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), \
 torch.cuda.get_device_name() if torch.cuda.is_available() else '')"
-PYTHONPATH=.${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1 "$PY" -m srdesk.training.recipes recipe "$RECIPE" --data "$DATA" --out "$RUNS" \
-  --minutes "$MINUTES"
+"$PY" -m srdesk.training.recipes recipe "$RECIPE" --data "$DATA" --out "$RUNS" --minutes "$MINUTES"
 if [ -n "$OUT_DIR" ]; then
-  cp "$RUNS/$RECIPE"/best.safetensors "$RUNS/$RECIPE"/config.json "$RUNS/$RECIPE"/log.csv \
-     "$RUNS/$RECIPE"/checkpoint.pt.part* "$OUT_DIR"/
+  # (a call too short to validate or log has no best weights or log yet)
+  cp "$RUNS/$RECIPE"/latest.safetensors "$RUNS/$RECIPE"/config.json "$RUNS/$RECIPE"/checkpoint.pt.part* \
+     $(ls "$RUNS/$RECIPE"/best.safetensors "$RUNS/$RECIPE"/log.csv 2>/dev/null) "$OUT_DIR"/
 fi
