@@ -160,3 +160,57 @@ class RandomFeatures(nn.Module):
 CONTENT_LOSSES = ("pixel", "features", "random-features")
 """pixel: the pixel loss; features: the discriminator's own features (feature matching);
 random-features: :class:`RandomFeatures` (generic perceptual loss)."""
+
+
+def _local_variance(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Unbiased variance of each pixel's size x size neighbourhood (reflect-padded)."""
+    pad = size // 2
+    padded = F.pad(x, (pad, pad, pad, pad), mode="reflect")
+    mean = F.avg_pool2d(padded, size, stride=1)
+    mean_sq = F.avg_pool2d(padded * padded, size, stride=1)
+    n = size * size
+    return (mean_sq - mean * mean).clamp_min(0) * (n / (n - 1))
+
+
+def artifact_map(target: torch.Tensor, sr: torch.Tensor, sr_ema: torch.Tensor, size: int = 7) -> torch.Tensor:
+    """Where a GAN's output has artefacts rather than detail (Liang et al. 2022, "Details or Artifacts: A
+    Locally Discriminative Learning Approach to Realistic Image Super-Resolution", CVPR, eq. 4-7).
+
+    The residual r = sum over channels |target - sr|; artefacts are where r varies a lot locally (its
+    ``size`` x ``size`` variance), weighted by the patch's overall residual variance^(1/5) (so that
+    high-frequency regions, where the network may invent texture, count less than smooth ones), and only
+    where the stable exponential moving average of the generator is closer to the target than the
+    generator now (what the average does not do, the last steps made up). No gradient flows through it.
+    """
+    with torch.no_grad():
+        residual = (target - sr).abs().sum(1, keepdim=True)
+        residual_ema = (target - sr_ema).abs().sum(1, keepdim=True)
+        patch = residual.flatten(1).var(dim=1).view(-1, 1, 1, 1) ** 0.2
+        weight = patch * _local_variance(residual, size)
+        return torch.where(residual < residual_ema, torch.zeros_like(weight), weight)
+
+
+def artifact_loss(target: torch.Tensor, sr: torch.Tensor, sr_ema: torch.Tensor) -> torch.Tensor:
+    """L1 between sr and target, each weighted by :func:`artifact_map` (LDL's loss)."""
+    weight = artifact_map(target, sr.detach(), sr_ema)
+    return F.l1_loss(weight * sr, weight * target)
+
+
+def chroma(x: torch.Tensor) -> torch.Tensor:
+    """Cb and Cr of RGB in [0, 1] (BT.601, without the offset)."""
+    r, g, b = x[:, 0:1], x[:, 1:2], x[:, 2:3]
+    return torch.cat([-0.168736 * r - 0.331264 * g + 0.5 * b, 0.5 * r - 0.418688 * g - 0.081312 * b], dim=1)
+
+
+def chroma_loss(sr: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """L1 of the colour difference alone: invented detail may change brightness, not colour."""
+    return F.l1_loss(chroma(sr), chroma(target))
+
+
+@torch.no_grad()
+def update_ema(average: nn.Module, model: nn.Module, decay: float) -> None:
+    """average <- decay * average + (1 - decay) * model, parameter by parameter; buffers are copied."""
+    for a, p in zip(average.parameters(), model.parameters(), strict=True):
+        a.lerp_(p.detach(), 1.0 - decay)
+    for a, b in zip(average.buffers(), model.buffers(), strict=True):
+        a.copy_(b)

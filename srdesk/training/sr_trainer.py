@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,11 @@ class SRConfig(RunConfig):
     sharpen_weight: float = 0.0
     sharpen_sigma: float = 8.0
     sharpen_threshold: float = 10.0  # levels of 255
+    # An exponential moving average of the generator (0 = none; LDL's 0.999): validated and exported instead
+    # of the generator itself, and the reference of the artefact loss.
+    ema_decay: float = 0.0
+    artifact_weight: float = 0.0  # LDL's artefact loss (losses.artifact_loss; needs ema_decay; LDL's 1.0)
+    chroma_weight: float = 0.0  # L1 on Cb/Cr alone (losses.chroma_loss): no coloured fringes from the GAN
 
     def architecture(self) -> dict[str, Any]:
         return {
@@ -151,6 +157,11 @@ class SRTrainer(Trainer):
                 self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=config.d_lr, betas=(0.0, 0.9))
             else:
                 self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=config.d_lr, betas=(0.9, 0.999))
+        if config.artifact_weight and not config.ema_decay:
+            raise ValueError("the artefact loss compares with the generator's moving average: set --ema-decay")
+        self.generator_ema: nn.Module | None = None
+        if config.ema_decay:
+            self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
         self.data = data if data is not None else self._make_data()
         self._val_files = benchmark_files(Path(config.val_dir)) if config.val_dir else []
         self._holdout = self._holdout_pairs()
@@ -176,6 +187,8 @@ class SRTrainer(Trainer):
 
     def modules(self) -> dict[str, nn.Module]:
         mods: dict[str, nn.Module] = {"generator": self.generator}
+        if self.generator_ema is not None:
+            mods["generator_ema"] = self.generator_ema
         if self.discriminator is not None:
             mods["discriminator"] = self.discriminator
         return mods
@@ -196,7 +209,8 @@ class SRTrainer(Trainer):
         self.data.set_state(state["data_rng"])
 
     def best_module(self) -> nn.Module:
-        return self.generator
+        """The moving average where there is one (it is what the run validates), else the generator."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
 
     def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         lr, hr = self.data.batch(self.config.batch_size)
@@ -222,6 +236,7 @@ class SRTrainer(Trainer):
             self.g_opt.zero_grad(set_to_none=True)
             loss.backward()
             self.g_opt.step()
+            self._update_ema()
             if self.perceptual is None:
                 return {"pixel": pixel.item()}
             return {"loss": loss.item(), "pixel": pixel.item(), "content": content.item()}
@@ -270,20 +285,38 @@ class SRTrainer(Trainer):
             pixel = self.pixel(sr, target)
             if cfg.pixel_weight:
                 g_loss = g_loss + cfg.pixel_weight * pixel
+            if cfg.artifact_weight:
+                assert self.generator_ema is not None
+                with torch.no_grad():
+                    sr_ema = self.generator_ema(lr).float()
+                artifacts = losses.artifact_loss(target, sr, sr_ema)
+                g_loss = g_loss + cfg.artifact_weight * artifacts
+                out["artifacts"] = artifacts.item()
+            if cfg.chroma_weight:
+                colour = losses.chroma_loss(sr, target)
+                g_loss = g_loss + cfg.chroma_weight * colour
+                out["chroma"] = colour.item()
         self.g_opt.zero_grad(set_to_none=True)
         g_loss.backward()
         self.g_opt.step()
+        self._update_ema()
         for p in disc.parameters():
             p.requires_grad_(True)
         out.update(g_loss=g_loss.item(), content=content.item(), adversarial=adversarial.item(), pixel=pixel.item())
         return out
 
+    def _update_ema(self) -> None:
+        if self.generator_ema is not None:
+            losses.update_ema(self.generator_ema, self.generator, self.config.ema_decay)
+
     def validate(self) -> dict[str, float]:
         scale = self.config.scale
         metrics: dict[str, float] = {}
 
+        shipped = self.best_module()
+
         def upscale(lr_image: np.ndarray, _scale: int) -> np.ndarray:
-            return run_generator(self.generator, lr_image, self.device)
+            return run_generator(shipped, lr_image, self.device)
 
         if self._val_files:
             result = evaluate(upscale, self._val_files, scale, degradation=self.config.val_degradation)

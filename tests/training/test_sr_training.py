@@ -124,11 +124,11 @@ def test_gradient_penalty_on_interpolates() -> None:
     assert (per_sample >= -1e-6).all() and (per_sample <= 1 + 1e-6).all()
 
 
-@pytest.mark.parametrize("adversarial", ["", "wgan-gp"])
-def test_resume_gives_the_same_next_loss(tmp_path: Path, adversarial: str) -> None:
+@pytest.mark.parametrize(("adversarial", "ema_decay"), [("", 0.0), ("wgan-gp", 0.0), ("gan", 0.9)])
+def test_resume_gives_the_same_next_loss(tmp_path: Path, adversarial: str, ema_decay: float) -> None:
     def make(run: str) -> SRTrainer:
         config = tiny_config(tmp_path, run_dir=str(tmp_path / run), steps=6, adversarial=adversarial, n_critic=1,
-                             lr_schedule="cosine")
+                             lr_schedule="cosine", ema_decay=ema_decay, artifact_weight=1.0 if ema_decay else 0.0)
         torch.manual_seed(0)
         return SRTrainer(config, data=SyntheticCrops())
 
@@ -150,6 +150,9 @@ def test_resume_gives_the_same_next_loss(tmp_path: Path, adversarial: str) -> No
     key = "pixel"
     assert [r[key] for r in resumed_rows] == pytest.approx([r[key] for r in rows[3:]], rel=1e-6, abs=1e-9)
     for a, b in zip(straight.generator.state_dict().values(), resumed.generator.state_dict().values(), strict=True):
+        assert torch.allclose(a, b, atol=1e-6)
+    for a, b in zip(straight.best_module().state_dict().values(), resumed.best_module().state_dict().values(),
+                    strict=True):  # the moving average is checkpointed too
         assert torch.allclose(a, b, atol=1e-6)
 
 
@@ -266,3 +269,51 @@ def test_stage_one_adds_the_generic_perceptual_loss_when_asked(tmp_path: Path) -
     row = with_features.train_step()
     assert row["loss"] == pytest.approx(row["pixel"] + 0.5 * row["content"], rel=1e-5)
     assert row["content"] > 0
+
+
+def test_artifact_map_marks_patterns_the_moving_average_does_not_make() -> None:
+    """LDL: a pattern in the residual counts, a uniform offset does not, nor anything the average does worse."""
+    torch.manual_seed(0)
+    target = torch.full((1, 3, 32, 32), 0.5)
+    pattern = target.clone()
+    pattern[..., 8:24, 8:24] += 0.2 * torch.rand(1, 1, 16, 16)  # dots of all strengths over a flat area
+    weight = losses.artifact_map(target, pattern, sr_ema=target)
+    assert weight.shape == (1, 1, 32, 32)
+    assert weight[..., 12:20, 12:20].min() > 0 and weight[..., :2, :2].max() == 0
+    assert losses.artifact_map(target, target + 0.1, sr_ema=target).abs().max() < 1e-6  # local variance 0
+    assert losses.artifact_map(target, pattern, sr_ema=pattern + 0.2).abs().max() == 0  # the average is worse
+    assert losses.artifact_map(target, target, sr_ema=target).abs().max() == 0
+    # the loss pulls the pattern back towards the target, only where the map is non-zero
+    sr = pattern.clone().requires_grad_(True)
+    losses.artifact_loss(target, sr, target).backward()
+    assert sr.grad is not None and sr.grad[..., :4, :4].abs().max() == 0
+    assert (sr.grad[..., 12:20, 12:20] * (pattern - target)[..., 12:20, 12:20]).sum() > 0
+
+
+def test_chroma_loss_sees_colour_not_brightness() -> None:
+    image = torch.rand(2, 3, 8, 8)
+    assert losses.chroma_loss(image + 0.1, image) < 1e-6  # grey offset: same colour
+    tinted = image.clone()
+    tinted[:, 0] += 0.1
+    assert losses.chroma_loss(tinted, image) > 0.01
+
+
+def test_moving_average_of_the_generator_is_what_validates_and_exports(tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    config = tiny_config(tmp_path, adversarial="gan", steps=5, ema_decay=0.5, artifact_weight=1.0, chroma_weight=1.0)
+    trainer = SRTrainer(config, data=SyntheticCrops())
+    assert trainer.generator_ema is not None and trainer.best_module() is trainer.generator_ema
+    before = [p.clone() for p in trainer.generator_ema.parameters()]
+    row = trainer.train_step()
+    assert {"artifacts", "chroma"} <= set(row)
+    for old, average, new in zip(before, trainer.generator_ema.parameters(), trainer.generator.parameters(),
+                                 strict=True):
+        assert torch.allclose(average, 0.5 * old + 0.5 * new, atol=1e-6)  # halfway, at decay 0.5
+    trainer.run_dir.mkdir(parents=True)
+    path = trainer.export_weights("best.safetensors")
+    exported = load_file(path)
+    assert all(torch.equal(exported[k], v) for k, v in trainer.generator_ema.state_dict().items())
+    assert not all(torch.equal(exported[k], v) for k, v in trainer.generator.state_dict().items())
+    with pytest.raises(ValueError, match="ema-decay"):
+        SRTrainer(tiny_config(tmp_path / "b", adversarial="gan", artifact_weight=1.0), data=SyntheticCrops())
