@@ -212,5 +212,5 @@ def update_ema(average: nn.Module, model: nn.Module, decay: float) -> None:
     """average <- decay * average + (1 - decay) * model, parameter by parameter; buffers are copied."""
     for a, p in zip(average.parameters(), model.parameters(), strict=True):
         a.lerp_(p.detach(), 1.0 - decay)
-    for a, b in zip(average.buffers(), model.buffers(), strict=True):
-        a.copy_(b)
+    for kept, buffer in zip(average.buffers(), model.buffers(), strict=True):
+        kept.copy_(buffer)
