@@ -2,7 +2,8 @@
 
 ``--resume`` reloads the run folder's config.json and checkpoint; options
 given on the command line override the saved ones (e.g. ``--steps`` to train
-longer), so a run can be split over many short sittings.
+longer), so a run can be split over many short sittings. Without it, a run
+folder that already holds a checkpoint is refused rather than overwritten.
 """
 
 from __future__ import annotations
@@ -71,6 +72,13 @@ def main(argv: list[str]) -> int:
     add_config_options(parser, _config_class(known.kind))
     args = parser.parse_args(argv)
     config = build_config(args.kind, args)
+    from srdesk.training.trainer import Trainer
+
+    # a fresh start in a run folder would overwrite its checkpoint at the first save
+    if not args.resume and (Path(config.run_dir) / Trainer.checkpoint_name).exists():
+        print(f"{config.run_dir} already holds a run (checkpoint.pt); pass --resume to continue it, or choose "
+              "another --run-dir", file=sys.stderr)
+        return 2
     if args.kind == "sr":
         from srdesk.training.sr_trainer import SRTrainer, apply_stage2_defaults
 

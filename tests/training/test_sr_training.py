@@ -317,3 +317,14 @@ def test_moving_average_of_the_generator_is_what_validates_and_exports(tmp_path:
     assert not all(torch.equal(exported[k], v) for k, v in trainer.generator.state_dict().items())
     with pytest.raises(ValueError, match="ema-decay"):
         SRTrainer(tiny_config(tmp_path / "b", adversarial="gan", artifact_weight=1.0), data=SyntheticCrops())
+
+
+def test_the_cli_refuses_to_start_afresh_over_a_run_and_resumes_it_when_asked(tmp_path: Path, capsys) -> None:
+    from srdesk.training.cli_train import main
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "checkpoint.pt").write_bytes(b"a run of many hours")
+    assert main(["sr", "--run-dir", str(run), "--steps", "1", "--val-dir", "", "--train-dir", str(tmp_path)]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert (run / "checkpoint.pt").read_bytes() == b"a run of many hours"
