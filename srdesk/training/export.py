@@ -121,6 +121,15 @@ def sr_data_description(config: dict[str, Any]) -> str:
                  f"(weight {config['sharpen_weight']:g}, Gaussian sigma {config.get('sharpen_sigma', 8.0):g} px, "
                  f"threshold {config.get('sharpen_threshold', 10.0):g} levels)"
                  + (", the discriminator shown them unsharpened" if adversarial else ""))
+    if config.get("adversarial"):
+        d_kind = config.get("discriminator", "srgan") + (" (blur-pooled)" if config.get("d_antialias") else "")
+        text += (f"; adversarial stage: {config['adversarial']} loss x {config.get('adv_weight', 1e-3):g} with a "
+                 f"{d_kind} discriminator, {config.get('content_loss', 'features')} content loss"
+                 + (f" + pixel loss x {config['pixel_weight']:g}" if config.get("pixel_weight") else "")
+                 + (f" + LDL artefact loss x {config['artifact_weight']:g}" if config.get("artifact_weight") else "")
+                 + (f" + chroma L1 x {config['chroma_weight']:g}" if config.get("chroma_weight") else ""))
+    if config.get("ema_decay"):
+        text += f"; the shipped weights are the generator's exponential moving average (decay {config['ema_decay']:g})"
     return text + continued_from(config)
 
 
@@ -224,6 +233,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--figure", type=Path, default=None,
                         help="write input/bicubic/regression/samples/truth for a few test faces here "
                              "(CelebA images: for research use; keep it out of the repository and packages)")
+    parser.add_argument("--history", default="",
+                        help="what the saved config cannot say (e.g. an option changed when the run was resumed)")
     parser.add_argument("--remeasure", action="store_true",
                         help="only measure the shipped model --name again and update its card's metrics")
     args = parser.parse_args(argv)
@@ -238,6 +249,7 @@ def main(argv: list[str]) -> int:
         card = export_pixel_recursive(args.run_dir, args.name, description, args.faces, args.regression_weights,
                                       args.figure, args.sample_faces)
     else:
-        card = export(args.run_dir, args.name, description, args.benchmarks, {}, args.blend_with, args.alpha)
+        extra = {"training_history": args.history} if args.history else {}
+        card = export(args.run_dir, args.name, description, args.benchmarks, extra, args.blend_with, args.alpha)
     print(card.read_text())
     return 0

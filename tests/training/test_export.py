@@ -87,6 +87,12 @@ def test_card_says_how_the_inputs_were_made_and_which_weights_a_run_continued(tm
     assert "pixel and content losses aimed at unsharp-masked photos" in adversarial
     assert "the discriminator shown them unsharpened" in adversarial
     assert "unsharp" not in plain
+    ldl = sr_data_description({"degradation": "real", "scale": 4, "adversarial": "gan", "adv_weight": 0.1,
+                               "discriminator": "patch", "d_antialias": True, "content_loss": "random-features",
+                               "pixel_weight": 1.0, "artifact_weight": 10.0, "ema_decay": 0.999})
+    assert "gan loss x 0.1 with a patch (blur-pooled) discriminator" in ldl and "LDL artefact loss x 10" in ldl
+    assert "moving average (decay 0.999)" in ldl and "chroma" not in ldl
+    assert "moving average" not in adversarial and "artefact" not in plain
 
 
 def test_card_names_a_gpu_pack_as_the_training_photos(tmp_path: Path) -> None:
