@@ -1,7 +1,8 @@
 """Texture: how much real detail each method restores (x4, or x2 with ``--scale 2``), and side-by-side crops.
 
     python bench/texture_crops.py [--models bicubic,srresnet-x4,srgan-x4] [--weights extra.safetensors ...]
-                                  [--degradation clean|real] [--scale 4|2] [--figure docs/texture-crops.png]
+                                  [--degradation clean|real] [--scale 4|2] [--crops texture|edges]
+                                  [--figure docs/texture-crops.png]
 
 PSNR rewards the blurry average; SRGAN is meant to trade a little of it for
 texture. Next to Y-PSNR this prints the *detail ratio*: the energy of the
@@ -36,6 +37,12 @@ CROPS = [
     ("Set14", "bridge.png", (200, 260, 120)),
     ("BSD68", "253027.png", (180, 160, 120)),
     ("BSD68", "108005.png", (200, 100, 120)),
+]
+# (--crops edges) soft edges and skin, where a GAN's artefacts show first (dots, blocky edges, fringes)
+EDGE_CROPS = [
+    ("Set14", "lenna.png", (240, 240, 120)),
+    ("Set14", "comic.png", (110, 90, 120)),
+    ("Set5", "woman.png", (70, 30, 120)),
 ]
 
 
@@ -74,6 +81,8 @@ def main() -> int:
     parser.add_argument("--degradation", choices=("clean", "real"), default="clean",
                         help="real: inputs made as photos really come (srdesk-cli eval --degradation real)")
     parser.add_argument("--scale", type=int, choices=(2, 4), default=4)
+    parser.add_argument("--crops", choices=("texture", "edges"), default="texture",
+                        help="edges: soft edges and skin instead of textures, to look for artefacts")
     args = parser.parse_args()
     scale = args.scale
     methods: dict[str, pipeline.Upscaler] = {}
@@ -87,7 +96,7 @@ def main() -> int:
 
     rows: list[list[np.ndarray]] = []
     totals = {name: [0.0, 0.0] for name in methods}
-    for dataset, file, (left, top, size) in CROPS:
+    for dataset, file, (left, top, size) in (CROPS if args.crops == "texture" else EDGE_CROPS):
         path = args.data / dataset / file
         if not path.exists():
             print(f"missing {path}", file=sys.stderr)
