@@ -177,10 +177,10 @@ def artifact_map(target: torch.Tensor, sr: torch.Tensor, sr_ema: torch.Tensor, s
     Locally Discriminative Learning Approach to Realistic Image Super-Resolution", CVPR, eq. 4-7).
 
     The residual r = sum over channels |target - sr|; artefacts are where r varies a lot locally (its
-    ``size`` x ``size`` variance), weighted by the patch's overall residual variance^(1/5) (so that
-    high-frequency regions, where the network may invent texture, count less than smooth ones), and only
-    where the stable exponential moving average of the generator is closer to the target than the
-    generator now (what the average does not do, the last steps made up). No gradient flows through it.
+    ``size`` x ``size`` variance), scaled by the patch's overall residual variance^(1/5) (LDL's
+    patch-level weight), and only where the stable exponential moving average of the generator is closer
+    to the target than the generator now (what the average does not do, the last steps made up). No
+    gradient flows through it.
     """
     with torch.no_grad():
         residual = (target - sr).abs().sum(1, keepdim=True)

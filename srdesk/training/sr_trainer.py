@@ -157,6 +157,8 @@ class SRTrainer(Trainer):
                 self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=config.d_lr, betas=(0.0, 0.9))
             else:
                 self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=config.d_lr, betas=(0.9, 0.999))
+        if (config.artifact_weight or config.chroma_weight) and not config.adversarial:
+            raise ValueError("the artefact and chroma losses belong to the adversarial stage: set --adversarial")
         if config.artifact_weight and not config.ema_decay:
             raise ValueError("the artefact loss compares with the generator's moving average: set --ema-decay")
         self.generator_ema: nn.Module | None = None

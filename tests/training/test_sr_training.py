@@ -317,6 +317,8 @@ def test_moving_average_of_the_generator_is_what_validates_and_exports(tmp_path:
     assert not all(torch.equal(exported[k], v) for k, v in trainer.generator.state_dict().items())
     with pytest.raises(ValueError, match="ema-decay"):
         SRTrainer(tiny_config(tmp_path / "b", adversarial="gan", artifact_weight=1.0), data=SyntheticCrops())
+    with pytest.raises(ValueError, match="adversarial"):  # not silently ignored in the pixel stage
+        SRTrainer(tiny_config(tmp_path / "c", chroma_weight=1.0), data=SyntheticCrops())
 
 
 def test_the_cli_refuses_to_start_afresh_over_a_run_and_resumes_it_when_asked(tmp_path: Path, capsys) -> None:
