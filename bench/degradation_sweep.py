@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.texture_crops import upscaler_from_run
+from bench.texture_crops import named_upscalers
 from srdesk.core.evaluate import EvalResult, benchmark_files, crop_to_scale, evaluate
 from srdesk.core.metrics import to_uint8
 from srdesk.engine import pipeline
@@ -65,13 +65,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--scale", type=int, default=4)
     args = parser.parse_args(argv)
     torch.set_grad_enabled(False)
-    upscalers: list[tuple[str, pipeline.Upscaler]] = [
-        (name, pipeline.get_upscaler(name, "cpu", "exact")) for name in args.models.split(",") if name]
-    upscalers += [(str(w.parent), upscaler_from_run(w)) for w in args.weights]
+    upscalers = named_upscalers(args.models, args.weights, device="cpu")
     kinds = args.kinds.split(",")
     print("model | " + " | ".join(f"{d} {k}" for d in args.datasets.split(",") for k in kinds)
           + "  (Y-PSNR dB / SSIM / detail / NIQE)")
-    for label, upscaler in upscalers:
+    for label, upscaler in upscalers.items():
         cells = []
         for dataset in args.datasets.split(","):
             files = benchmark_files(args.benchmarks / dataset)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from bench.texture_crops import upscaler_from_run
+from bench.texture_crops import named_upscalers
 from srdesk.core.evaluate import benchmark_files, load_ground_truth, make_pair
 from srdesk.core.metrics import rgb_to_y, to_uint8
 from srdesk.engine import pipeline
@@ -46,10 +46,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--scale", type=int, choices=(2, 4), default=4)
     parser.add_argument("--degradation", choices=("clean", "real"), default="real")
     args = parser.parse_args(argv)
-    methods: dict[str, pipeline.Upscaler] = {
-        name: pipeline.get_upscaler(name, "auto", "exact") for name in args.models.split(",") if name}
-    for path in args.weights:
-        methods[f"{path.parent.name}/{path.name}"] = upscaler_from_run(path)
+    methods = named_upscalers(args.models, args.weights)
     files = benchmark_files(args.data / args.dataset)
     if not files:
         print(f"no images in {args.data / args.dataset}", file=sys.stderr)

@@ -72,6 +72,24 @@ def upscaler_from_run(weights: Path) -> pipeline.Upscaler:
                          receptive_radius=arch.receptive_radius(params))
 
 
+def named_upscalers(models: str, weights: list[Path], device: str = "auto",
+                    skip_missing: bool = False) -> dict[str, pipeline.Upscaler]:
+    """The installed models named in ``models`` (comma-separated) and training runs' weight files, by label
+    (a run's file as ``run/file``, so two files of one run stay apart); ``skip_missing`` skips a model that is
+    not installed with a message instead of failing."""
+    methods: dict[str, pipeline.Upscaler] = {}
+    for name in [n for n in models.split(",") if n]:
+        try:
+            methods[name] = pipeline.get_upscaler(name, device, "exact")
+        except Exception as exc:
+            if not skip_missing:
+                raise
+            print(f"skipping {name}: {exc}", file=sys.stderr)
+    for path in weights:
+        methods[f"{path.parent.name}/{path.name}"] = upscaler_from_run(path)
+    return methods
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", default="bicubic,srresnet-x4,srgan-x4")
@@ -85,14 +103,7 @@ def main() -> int:
                         help="edges: soft edges and skin instead of textures, to look for artefacts")
     args = parser.parse_args()
     scale = args.scale
-    methods: dict[str, pipeline.Upscaler] = {}
-    for name in [n for n in args.models.split(",") if n]:
-        try:
-            methods[name] = pipeline.get_upscaler(name, "auto", "exact")
-        except Exception as exc:  # a model that is not installed is skipped, not fatal
-            print(f"skipping {name}: {exc}", file=sys.stderr)
-    for path in args.weights:
-        methods[f"{path.parent.name}/{path.name}"] = upscaler_from_run(path)
+    methods = named_upscalers(args.models, args.weights, skip_missing=True)
 
     rows: list[list[np.ndarray]] = []
     totals = {name: [0.0, 0.0] for name in methods}
