@@ -29,8 +29,10 @@ done
 wait
 for recipe in $RECIPES; do
   tail -n 4 "$OUT_DIR/$recipe.log"
-  # the generator's weights, config and log; the PSNR run's checkpoint too (small: it can resume next time)
+  # the generator's weights, config and log; the PSNR run's checkpoint too (small: it can resume next time);
+  # a GAN run's last six validated steps (~1.7 MB each), to pick the step to ship from here (export --step)
   (cd .gpu-runs/"$recipe" && tar -cf "$OUT_DIR/$recipe.tar" latest.safetensors config.json \
-     $(ls log.csv best.safetensors 2>/dev/null) $( [ "$recipe" = photo-x4 ] && ls checkpoint.pt.part*))
+     $(ls log.csv best.safetensors 2>/dev/null) $( [ "$recipe" = photo-x4 ] && ls checkpoint.pt.part*) \
+     $(ls validated/step-*.safetensors 2>/dev/null | tail -n 6))
 done
 ls -la "$OUT_DIR"

@@ -27,6 +27,7 @@ from srdesk.engine import pipeline, selftest
 from srdesk.engine.evaluation import measure
 from srdesk.models import registry
 from srdesk.models.weights import ModelCard, card_path, sha256_of, weights_dir, write_card
+from srdesk.training.trainer import Trainer, validated_name
 
 
 def last_log_row(run_dir: Path) -> dict[str, str]:
@@ -59,16 +60,30 @@ def blend(first: Path, second: Path, alpha: float) -> dict[str, torch.Tensor]:
     return {k: (alpha * a[k].float() + (1 - alpha) * b[k].float()).contiguous() for k in a}
 
 
+def run_weights(run_dir: Path, step: int | None = None) -> Path:
+    """A run's weights to ship: its best (or latest) ``best.safetensors``, or those validated at ``step``
+    (kept by runs that keep their latest weights, see :meth:`Trainer.keeps_validated`)."""
+    if step is None:
+        return run_dir / "best.safetensors"
+    path = run_dir / validated_name(step)
+    if not path.exists():
+        kept = sorted(int(f.stem.split("-")[1]) for f in (run_dir / Trainer.validated_dir).glob("step-*.safetensors"))
+        raise FileNotFoundError(f"{run_dir} has no weights validated at step {step} "
+                                f"(validated steps kept: {', '.join(map(str, kept)) or 'none'})")
+    return path
+
+
 def _ship(run_dir: Path, name: str, description: str, architecture: dict[str, Any], data: str,
           extra: dict[str, Any], validation_metric: str | None,
-          tensors: dict[str, torch.Tensor] | None = None) -> ModelCard:
-    """Copy the run's best weights (or ``tensors`` made from them) into weights/ and write their card.
+          tensors: dict[str, torch.Tensor] | None = None, source: Path | None = None) -> ModelCard:
+    """Copy the run's best weights (or ``source``, or ``tensors`` made from them) into weights/ and write their
+    card.
 
     ``validation_metric`` says what the run's validation score was (None: the run kept its latest
     weights, as adversarial runs do). Metrics are added by the caller.
     """
     config = json.loads((run_dir / "config.json").read_text())
-    source = run_dir / "best.safetensors"
+    source = source or run_weights(run_dir)
     with safe_open(str(source), "pt") as f:
         meta = f.metadata() or {}
     folder = weights_dir()
@@ -149,21 +164,23 @@ PROTOCOL = ("x{scale}, MATLAB bicubic reduction (clean) or srdesk.core.evaluate.
 
 
 def export(run_dir: Path, name: str, description: str, benchmarks: Path | None, extra: dict[str, Any],
-           blend_with: Path | None = None, alpha: float = 1.0) -> Path:
-    """Ship an SRResNet/SRGAN run, measured on the SR benchmarks (optionally blended with another model)."""
+           blend_with: Path | None = None, alpha: float = 1.0, step: int | None = None) -> Path:
+    """Ship an SRResNet/SRGAN run, measured on the SR benchmarks (optionally blended with another model);
+    ``step``: the weights validated at that step instead of the run's best/latest."""
     from srdesk.training.sr_trainer import SRConfig, keeps_best_psnr
 
     config = json.loads((run_dir / "config.json").read_text())
+    source = run_weights(run_dir, step)
     tensors = None
     if blend_with is not None:
-        tensors = blend(run_dir / "best.safetensors", blend_with, alpha)
+        tensors = blend(source, blend_with, alpha)
         extra = {**extra, "network_interpolation": {
             "alpha": alpha, "with": blend_with.name,
             "meaning": f"{alpha:g} x this run's weights + {1 - alpha:g} x {blend_with.name} (Wang et al. 2018)"}}
     sr_config = SRConfig(**config)
     metric = f"Set5 Y-PSNR (dB), {sr_config.val_degradation} inputs" if keeps_best_psnr(sr_config) else None
     card = _ship(run_dir, name, description, sr_config.architecture(), sr_data_description(config), extra, metric,
-                 tensors)
+                 tensors, source)
     if benchmarks is not None:
         write_card(card)
         return remeasure(name, benchmarks)
@@ -229,6 +246,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--blend-with", type=Path, default=None,
                         help="network interpolation: blend the run's weights with this safetensors file")
     parser.add_argument("--alpha", type=float, default=1.0, help="weight of the run's weights in the blend")
+    parser.add_argument("--step", type=int, default=None,
+                        help="ship the weights validated at this step (runs that keep their latest weights keep "
+                             "each validation's in validated/) instead of the run's best or latest")
     parser.add_argument("--sample-faces", type=int, default=200, help="test faces to draw samples for")
     parser.add_argument("--figure", type=Path, default=None,
                         help="write input/bicubic/regression/samples/truth for a few test faces here "
@@ -250,6 +270,10 @@ def main(argv: list[str]) -> int:
                                       args.figure, args.sample_faces)
     else:
         extra = {"training_history": args.history} if args.history else {}
-        card = export(args.run_dir, args.name, description, args.benchmarks, extra, args.blend_with, args.alpha)
+        try:
+            card = export(args.run_dir, args.name, description, args.benchmarks, extra, args.blend_with, args.alpha,
+                          args.step)
+        except FileNotFoundError as e:
+            parser.error(str(e))
     print(card.read_text())
     return 0

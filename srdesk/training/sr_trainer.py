@@ -207,6 +207,9 @@ class SRTrainer(Trainer):
     def extra_state(self) -> dict[str, Any]:
         return {"data_rng": self.data.state()}
 
+    def keeps_validated(self) -> bool:
+        return not keeps_best_psnr(self.config)
+
     def load_extra_state(self, state: dict[str, Any]) -> None:
         self.data.set_state(state["data_rng"])
 

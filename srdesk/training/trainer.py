@@ -67,6 +67,11 @@ def learning_rate(config: RunConfig, step: int, base_lr: float | None = None) ->
     raise ValueError(f"unknown lr schedule {config.lr_schedule!r}")
 
 
+def validated_name(step: int) -> str:
+    """Where a run that keeps its latest weights leaves the weights validated at ``step`` (run-relative)."""
+    return f"{Trainer.validated_dir}/step-{step:07d}.safetensors"
+
+
 def pick_training_device(name: str) -> torch.device:
     if name == "auto":
         if torch.cuda.is_available():
@@ -81,6 +86,7 @@ class Trainer:
     checkpoint_name = "checkpoint.pt"
     log_name = "log.csv"
     best_name = "best.safetensors"
+    validated_dir = "validated"  # one export per validation, for runs that keep their latest weights
 
     def __init__(self, config: RunConfig) -> None:
         self.config = config
@@ -110,6 +116,12 @@ class Trainer:
     def best_module(self) -> nn.Module:
         """The module exported to ``best.safetensors`` when validation improves."""
         raise NotImplementedError
+
+    def keeps_validated(self) -> bool:
+        """Whether every validation also leaves its weights in ``validated/step-NNNNNNN.safetensors``: for runs
+        whose score is not a quality (an adversarial run keeps its latest weights), so that any validated
+        step can be judged on pictures later and shipped (``train export --step``)."""
+        return False
 
     def extra_state(self) -> dict[str, Any]:
         return {}
@@ -203,7 +215,8 @@ class Trainer:
         module = self.best_module()
         tensors = {k: v.detach().float().cpu().contiguous() for k, v in module.state_dict().items()}
         target = self.run_dir / filename
-        tmp = target.with_name(filename + ".tmp")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
         save_file(tensors, str(tmp), metadata={"step": str(self.step), **(metadata or {})})
         tmp.replace(target)
         return target
@@ -218,6 +231,8 @@ class Trainer:
         if metrics.get("score", -math.inf) > self.best_score:
             self.best_score = metrics["score"]
             self.export_best()
+        if self.keeps_validated():
+            self.export_weights(validated_name(self.step))
         return metrics
 
     def fit(self, on_log: Callable[[dict[str, Any]], None] | None = None, until_step: int | None = None) -> None:

@@ -330,3 +330,43 @@ def test_the_cli_refuses_to_start_afresh_over_a_run_and_resumes_it_when_asked(tm
     assert main(["sr", "--run-dir", str(run), "--steps", "1", "--val-dir", "", "--train-dir", str(tmp_path)]) == 2
     assert "--resume" in capsys.readouterr().err
     assert (run / "checkpoint.pt").read_bytes() == b"a run of many hours"
+
+
+def test_a_run_that_keeps_its_latest_weights_keeps_every_validated_step_and_ships_any_of_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    from srdesk.models import registry
+    from srdesk.training.export import export
+
+    config = tiny_config(tmp_path, adversarial="gan", steps=6, val_every=3, ema_decay=0.5)
+    trainer = SRTrainer(config, data=SyntheticCrops())
+    trainer.fit()
+    kept = sorted(p.name for p in (trainer.run_dir / "validated").iterdir())
+    assert kept == ["step-0000003.safetensors", "step-0000006.safetensors"]
+    third = trainer.run_dir / "validated" / kept[0]
+    with safe_open(str(third), "pt") as f:
+        assert f.metadata()["step"] == "3"
+    # the weights at step 3 are not the latest (best.safetensors holds step 6's)
+    assert not all(torch.equal(v, load_file(trainer.run_dir / "best.safetensors")[k])
+                   for k, v in load_file(third).items())
+
+    monkeypatch.setenv("SRDESK_WEIGHTS_DIR", str(tmp_path / "weights"))
+    registry.register(registry.ModelEntry("mini-gan-x4", "learned", "test model", scale=4, weights="mini-gan-x4"))
+    try:
+        card = json.loads(export(trainer.run_dir, "mini-gan-x4", "test", None, {}, step=3).read_text())
+        assert card["training"]["steps_at_export"] == 3
+        shipped = load_file(tmp_path / "weights" / card["weights_file"])
+        assert all(torch.equal(v, load_file(third)[k]) for k, v in shipped.items())
+        with pytest.raises(FileNotFoundError, match="validated steps kept: 3, 6"):
+            export(trainer.run_dir, "mini-gan-x4", "test", None, {}, step=4)
+    finally:
+        registry.unregister("mini-gan-x4")
+
+    psnr_run = SRTrainer(tiny_config(tmp_path / "psnr", steps=3, val_every=3), data=SyntheticCrops())
+    psnr_run.fit()
+    assert (psnr_run.run_dir / "best.safetensors").exists()
+    assert not (psnr_run.run_dir / "validated").exists()  # its best is its best PSNR: nothing else to keep
