@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from srdesk.core.evaluate import benchmark_files, evaluate, make_pair, score
+from srdesk.core.metrics import detail_ratio, to_uint8
 from srdesk.models import registry
 from srdesk.models.discriminators import Discriminator, build_discriminator
 from srdesk.training import losses
@@ -326,9 +327,15 @@ class SRTrainer(Trainer):
         if self._val_files:
             result = evaluate(upscale, self._val_files, scale, degradation=self.config.val_degradation)
             metrics["psnr"], metrics["ssim"] = result.mean_psnr, result.mean_ssim
+            # a GAN's texture shows in the detail ratio, its artefacts in NIQE (both rise as a run goes wrong)
+            metrics["detail"], metrics["niqe"] = result.mean_detail, result.mean_niqe
         if self._holdout:
-            scores = [score(upscale(lr.astype(np.float32) / 255, scale), hr, scale) for hr, lr in self._holdout]
-            metrics["holdout_psnr"] = float(np.mean([s[0] for s in scores]))
+            psnrs, details = [], []
+            for hr, lr in self._holdout:
+                sr = upscale(lr.astype(np.float32) / 255, scale)
+                psnrs.append(score(sr, hr, scale)[0])
+                details.append(detail_ratio(to_uint8(sr), hr, shave=scale))
+            metrics["holdout_psnr"], metrics["holdout_detail"] = float(np.mean(psnrs)), float(np.mean(details))
         # Stage 1 keeps the best PSNR; stage 2 trades PSNR for texture, and sharpened targets trade it for
         # crispness, so those keep the latest.
         metrics["score"] = float(self.step) if not keeps_best_psnr(self.config) else metrics.get("psnr", 0.0)
