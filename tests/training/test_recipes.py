@@ -71,7 +71,8 @@ def test_the_gan_recipe_takes_the_papers_stage_two_settings(tmp_path: Path) -> N
     config = recipes.recipe_config("photo-gan-x4", tmp_path / "pack", tmp_path / "runs", minutes=1)
     assert config.adversarial == "gan" and config.discriminator == "patch"
     assert config.arch == "span" and config.init_from == "weights/photo-crisp-x4.safetensors"
-    assert config.d_antialias and config.sharpen_weight == 2.0  # no pixel grid; photo-crisp-x4's targets
+    assert config.d_antialias and config.sharpen_weight == 0.0  # no pixel grid; the photos as targets
+    assert config.val_every < config.checkpoint_every  # validated weights kept more often than the checkpoint
     assert config.ema_decay == 0.999 and config.artifact_weight > 0  # LDL: artefacts against the moving average
     assert recipes.recipe_config("photo-x2", tmp_path / "pack", tmp_path / "runs", minutes=1).scale == 2
 
