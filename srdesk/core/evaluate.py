@@ -137,7 +137,7 @@ def evaluate(upscale: EnlargeFn, files: Iterable[Path], scale: int, dataset: str
             raise ValueError(f"{path.name}: enlarged to {sr.shape[:2]}, expected {hr.shape[:2]}")
         p, s = score(sr, hr, scale)
         sr8 = to_uint8(sr)
-        rows.append(ImageScore(path.stem, p, s, detail_ratio(sr8, hr, shave=scale), _niqe_or_nan(sr8)))
+        rows.append(ImageScore(path.stem, p, s, detail_ratio(sr8, hr, shave=scale), niqe_or_nan(sr8)))
     if not rows:
         raise ValueError(f"no benchmark images in {dataset or 'the dataset'}")
     return EvalResult(
@@ -152,7 +152,8 @@ def evaluate(upscale: EnlargeFn, files: Iterable[Path], scale: int, dataset: str
     )
 
 
-def _niqe_or_nan(image: np.ndarray) -> float:
+def niqe_or_nan(image: np.ndarray) -> float:
+    """NIQE of a uint8 image, or NaN where it is too small for the measure's patches."""
     from srdesk.core.niqe import PATCH, niqe
 
     return niqe(image) if min(image.shape[:2]) > 2 * PATCH else float("nan")

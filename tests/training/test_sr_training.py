@@ -385,10 +385,10 @@ def test_validation_logs_the_detail_ratio_and_naturalness_beside_psnr(tmp_path: 
         (tmp_path / folder).mkdir()
         Image.fromarray(photo).save(tmp_path / folder / "photo.png")
     config = tiny_config(tmp_path, val_dir=str(tmp_path / "val"), train_dir=str(tmp_path / "train"),
-                         holdout=["photo.png"], holdout_crop=128)
+                         holdout=["photo.png"], holdout_crop=224)
     trainer = SRTrainer(config, data=SyntheticCrops())
     trainer.run_dir.mkdir(parents=True)
     metrics = trainer._run_validation()  # as fit() validates: modules in eval mode, no gradients
-    assert {"psnr", "ssim", "detail", "niqe", "holdout_psnr", "holdout_detail"} <= set(metrics)
+    assert {"psnr", "ssim", "detail", "niqe", "holdout_psnr", "holdout_detail", "holdout_niqe"} <= set(metrics)
     assert 0.0 < metrics["detail"] < 2.0 and 0.0 < metrics["holdout_detail"] < 2.0
-    assert np.isfinite(metrics["niqe"])
+    assert np.isfinite(metrics["niqe"]) and np.isfinite(metrics["holdout_niqe"])
