@@ -200,7 +200,17 @@ class Trainer:
         if not new:
             with open(path, newline="") as f:
                 header = next(csv.reader(f), fields)
-            fields = header + [k for k in fields if k not in header]
+            added = [k for k in fields if k not in header]
+            fields = header + added
+            if added:  # a new column (a validation metric, an option given on resuming): widen the header
+                with open(path, newline="") as f:
+                    rows = list(csv.DictReader(f))
+                tmp = path.with_name(path.name + ".tmp")
+                with open(tmp, "w", newline="") as f:
+                    widened = csv.DictWriter(f, fieldnames=fields)
+                    widened.writeheader()
+                    widened.writerows(rows)
+                tmp.replace(path)
         with open(path, "a", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
             if new:

@@ -184,6 +184,21 @@ def test_checkpoint_and_log_files(tmp_path: Path) -> None:
     assert state["step"] == 4
 
 
+def test_a_log_column_that_appears_later_widens_the_header_and_keeps_every_row_aligned(tmp_path: Path) -> None:
+    import csv
+
+    trainer = SRTrainer(tiny_config(tmp_path), data=SyntheticCrops())
+    trainer.run_dir.mkdir(parents=True)
+    trainer._log({"step": 1, "time": 0.1, "lr": 1e-3, "pixel": 0.5})
+    trainer._log({"step": 2, "time": 0.2, "lr": 1e-3, "pixel": 0.4, "val_niqe": 20.0})  # a new metric
+    trainer._log({"step": 3, "time": 0.3, "lr": 1e-3, "pixel": 0.3})
+    with open(trainer.run_dir / "log.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["pixel"] for r in rows] == ["0.5", "0.4", "0.3"]
+    assert [r["val_niqe"] for r in rows] == ["", "20.0", ""]
+    assert all(None not in r for r in rows)  # no value without a column
+
+
 def test_unet_discriminator_with_random_feature_content_learns(tmp_path: Path) -> None:
     """Real-ESRGAN's per-pixel U-Net critic (spectral norm) and the generic perceptual loss train together."""
     torch.manual_seed(0)
