@@ -57,13 +57,13 @@ def _build_span(params: dict[str, Any]) -> nn.Module:
     from srdesk.models.span import SPAN
 
     return SPAN(scale=int(params["scale"]), num_blocks=int(params["num_blocks"]), channels=int(params["channels"]),
-                image_skip=bool(params.get("image_skip", True)))
+                image_skip=bool(params.get("image_skip", True)), out_refine=int(params.get("out_refine", 0)))
 
 
 def _span_radius(params: dict[str, Any]) -> int:
     from srdesk.models.span import receptive_radius
 
-    return receptive_radius(int(params["num_blocks"]))
+    return receptive_radius(int(params["num_blocks"]), int(params.get("out_refine", 0)))
 
 
 def _build_pixel_recursive(params: dict[str, Any]) -> nn.Module:

@@ -19,6 +19,13 @@ are what the re-parameterisation collapses to at inference anyway, and on a
 CPU the extra branches would make training slower, not better per hour.
 ``image_skip`` adds a bilinear enlargement of the input so that the network
 learns only the missing detail (much faster convergence from scratch).
+``out_refine`` (0: none, as the paper) adds a residual pair of 3x3 convolutions
+at the *output's* resolution after the pixel shuffle, with that many channels
+between them: everything else works at the input's resolution, and one
+convolution makes all scale^2 output pixels of an input pixel, so nothing joins
+neighbouring input pixels' tiles (a GAN-trained generator learnt a mosaic of
+them). Its last convolution starts at zero: the network is unchanged until it
+learns, so it can continue from weights trained without it.
 Input and output are RGB in [0, 1].
 """
 
@@ -43,7 +50,7 @@ class AttentionBlock(nn.Module):
 
 class SPAN(nn.Module):
     def __init__(self, scale: int = 4, num_blocks: int = 6, channels: int = 48,
-                 image_skip: bool = True, in_channels: int = 3) -> None:
+                 image_skip: bool = True, in_channels: int = 3, out_refine: int = 0) -> None:
         super().__init__()
         if num_blocks < 2:
             raise ValueError("SPAN needs at least two blocks")
@@ -62,6 +69,13 @@ class SPAN(nn.Module):
             conv.weight.data.mul_(0.1)
             assert conv.bias is not None
             nn.init.zeros_(conv.bias)
+        self.refine: nn.Sequential | None = None
+        if out_refine:
+            last = nn.Conv2d(out_refine, in_channels, 3, padding=1)
+            nn.init.zeros_(last.weight)
+            assert last.bias is not None
+            nn.init.zeros_(last.bias)
+            self.refine = nn.Sequential(nn.Conv2d(in_channels, out_refine, 3, padding=1), nn.SiLU(), last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         features = self.head(x)
@@ -77,9 +91,13 @@ class SPAN(nn.Module):
         result = self.upsample(fused)
         if self.image_skip:
             result = result + F.interpolate(x, scale_factor=self.scale, mode="bilinear", align_corners=False)
+        if self.refine is not None:
+            result = result + self.refine(result)
         return result
 
 
-def receptive_radius(num_blocks: int) -> int:
-    """Input pixels on each side that can reach an output pixel: one per 3x3 conv at input resolution."""
-    return 1 + 3 * num_blocks + 1 + 1
+def receptive_radius(num_blocks: int, out_refine: int = 0) -> int:
+    """Input pixels on each side that can reach an output pixel: one per 3x3 conv at input resolution, and
+    one more for the two output-resolution convolutions of ``out_refine`` (2 output pixels, at most one
+    input pixel at x2 and above)."""
+    return 1 + 3 * num_blocks + 1 + 1 + (1 if out_refine else 0)

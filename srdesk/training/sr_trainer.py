@@ -40,6 +40,7 @@ class SRConfig(RunConfig):
     channels: int = 64
     batch_norm: bool = False
     image_skip: bool = True
+    out_refine: int = 0  # SPAN: channels of a residual conv pair at the output's resolution (0 = none; span.py)
     pixel_loss: str = "l1"
     degradation: str = "bicubic"  # "bicubic" (the literature's) | "real" (srdesk.training.degrade)
     degradation_strength: float = 1.0  # "real": 1 = Real-ESRGAN's ranges, smaller is milder
@@ -84,7 +85,8 @@ class SRConfig(RunConfig):
             "num_blocks": self.blocks,
             "channels": self.channels,
             "image_skip": self.image_skip,
-        } | ({"batch_norm": self.batch_norm} if self.arch == "srresnet" else {})
+        } | ({"batch_norm": self.batch_norm} if self.arch == "srresnet" else {}) \
+          | ({"out_refine": self.out_refine} if self.out_refine else {})
 
 
 def apply_stage2_defaults(config: SRConfig) -> SRConfig:
@@ -134,6 +136,8 @@ class SRTrainer(Trainer):
         self.config: SRConfig = config
         if config.adversarial and config.adversarial not in losses.ADVERSARIAL:
             raise ValueError(f"unknown adversarial loss {config.adversarial!r}; use one of {losses.ADVERSARIAL}")
+        if config.out_refine and config.arch != "span":
+            raise ValueError("--out-refine is a SPAN option (--arch span)")
         self.generator = build_generator(config).to(self.device)
         if config.init_from:
             self.init_report = init_matching(self.generator, load_file(config.init_from))

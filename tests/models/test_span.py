@@ -12,9 +12,9 @@ from srdesk.models.span import SPAN, receptive_radius
 from srdesk.models.tiled import run_tiled
 
 
-def _random_span(scale: int, blocks: int = 2, channels: int = 8) -> SPAN:
+def _random_span(scale: int, blocks: int = 2, channels: int = 8, out_refine: int = 0) -> SPAN:
     torch.manual_seed(0)
-    net = SPAN(scale=scale, num_blocks=blocks, channels=channels).eval()
+    net = SPAN(scale=scale, num_blocks=blocks, channels=channels, out_refine=out_refine).eval()
     for p in net.parameters():  # larger than the init so that every path carries signal
         p.data.normal_(0, 0.3)
     return net
@@ -52,11 +52,12 @@ def test_paper_size_and_a_fraction_of_srresnets_work() -> None:
     assert multiply_adds(span) * 4 < multiply_adds(SRResNet(4, 16, 64, batch_norm=False, image_skip=True))
 
 
-def test_receptive_radius_is_exact() -> None:
+@pytest.mark.parametrize("out_refine", [0, 4])
+def test_receptive_radius_is_exact(out_refine: int) -> None:
     """A change of one input pixel reaches exactly ``receptive_radius`` pixels away (in input pixels), no further."""
     blocks, scale = 2, 2
-    net = _random_span(scale, blocks)
-    radius = receptive_radius(blocks)
+    net = _random_span(scale, blocks, out_refine=out_refine)
+    radius = receptive_radius(blocks, out_refine)
     x = torch.rand(1, 3, 41, 41)
     poked = x.clone()
     poked[0, :, 20, 20] += 0.5
@@ -65,6 +66,7 @@ def test_receptive_radius_is_exact() -> None:
     rows = torch.nonzero(diff.amax(dim=1) > 0).flatten()
     reach = max(20 * scale - int(rows.min()), int(rows.max()) - (20 * scale + scale - 1))
     # the last conv works at input resolution, so an output pixel sees whole input pixels: reach in input px
+    # (out_refine's two output-resolution convs add 2 output pixels: one input pixel more at x2)
     assert (reach + scale - 1) // scale == radius
 
 
@@ -81,3 +83,25 @@ def test_tiled_equals_untiled_with_the_registry_radius() -> None:
     assert np.abs(tiled - whole).max() < 1 / 255
     short = run_tiled(upscaler, image, tile=12, overlap=2)  # too little context shows seams
     assert np.abs(short - whole).max() > 1 / 255
+
+
+def test_output_refinement_starts_as_the_network_without_it_and_works_at_the_output_resolution() -> None:
+    """--out-refine can continue from weights trained without it: at first the output is the same; what it
+    learns acts across the tiles the pixel shuffle makes (one output pixel's change reaches its neighbours
+    in the next input pixel's tile)."""
+    plain = _random_span(4)
+    refined = SPAN(scale=4, num_blocks=2, channels=8, out_refine=8).eval()
+    missing = refined.load_state_dict(plain.state_dict(), strict=False).missing_keys
+    assert missing and all(k.startswith("refine.") for k in missing)
+    x = torch.rand(1, 3, 9, 9)
+    with torch.no_grad():
+        assert torch.equal(refined(x), plain(x))
+        assert refined.refine is not None
+        for p in refined.refine.parameters():
+            p.normal_(0, 0.3)
+        out = refined(x)
+        assert not torch.allclose(out, plain(x))
+    params = {"arch": "span", "scale": 4, "num_blocks": 2, "channels": 8, "image_skip": True, "out_refine": 8}
+    built = registry.architecture("span").build(params)
+    assert set(built.state_dict()) == set(refined.state_dict())
+    assert registry.architecture("span").receptive_radius(params) >= receptive_radius(2, 8)
