@@ -128,19 +128,27 @@ class SRGANDiscriminator(Discriminator):
 
 
 class PatchDiscriminator(Discriminator):
+    """pix2pix's conditional 70x70 PatchGAN. ``norm``: batch (the paper's), instance, none, or spectral
+    (spectral normalisation of every convolution but the first and the head, as SN-PatchGAN and
+    Real-ESRGAN's discriminator, in place of a normalisation layer: no dependence on the batch)."""
+
     def __init__(self, in_channels: int = 3, base_channels: int = 64, norm: str = "batch", layers: int = 3,
                  antialias: bool = False) -> None:
         super().__init__()
+        spectral = norm == "spectral"
+        wrap: Callable[[nn.Conv2d], nn.Module] = (nn.utils.parametrizations.spectral_norm if spectral
+                                                  else lambda conv: conv)
+        layer_norm = "none" if spectral else norm
         seq: list[nn.Module] = [down_block(2 * in_channels, base_channels, antialias)]
         channels = base_channels
         for i in range(1, layers + 1):
             out_channels = base_channels * min(2**i, 8)
             if i < layers:
-                seq.append(down_block(channels, out_channels, antialias, bias=norm == "none",
-                                      norm=_norm(norm, out_channels)))
+                seq.append(down_block(channels, out_channels, antialias, bias=layer_norm == "none", wrap=wrap,
+                                      norm=_norm(layer_norm, out_channels)))
             else:
-                seq += [nn.Conv2d(channels, out_channels, 4, 1, 1, bias=norm == "none"), _norm(norm, out_channels),
-                        nn.LeakyReLU(0.2)]
+                seq += [wrap(nn.Conv2d(channels, out_channels, 4, 1, 1, bias=layer_norm == "none")),
+                        _norm(layer_norm, out_channels), nn.LeakyReLU(0.2)]
             channels = out_channels
         seq.append(nn.Conv2d(channels, 1, 4, 1, 1))
         self.net = nn.Sequential(*seq)

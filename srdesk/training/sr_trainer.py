@@ -60,7 +60,7 @@ class SRConfig(RunConfig):
     content_weight: float = 1.0
     pixel_weight: float = 0.0  # extra pixel term during stage 2
     discriminator: str = "srgan"  # models.discriminators.DISCRIMINATORS: "srgan" | "patch" | "unet"
-    d_norm: str = "batch"
+    d_norm: str = "batch"  # batch | instance | none; the patch discriminator also takes "spectral"
     d_channels: int = 64  # the discriminator's first width (the paper's 64, doubling to 512)
     d_lr: float = 1e-4
     d_antialias: bool = False  # blur-pooled downsampling in the patch/U-Net discriminator (no pixel grid taught)

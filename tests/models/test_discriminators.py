@@ -75,3 +75,24 @@ def test_feature_matching_reads_every_activation_of_nested_blocks() -> None:
     disc = build_discriminator("patch", 8, "batch", antialias=True)
     features = disc.forward_features(torch.rand(2, 3, 64, 64), torch.rand(2, 3, 16, 16))
     assert len(features) == 4  # three downsampling blocks and the last convolution, each with its LeakyReLU
+
+
+def test_spectral_patch_discriminator_has_no_batch_dependence_and_bounded_layers() -> None:
+    """norm="spectral": each normalised convolution's largest singular value is ~1 (after the power
+    iterations of a few training passes), and a sample's score does not depend on the rest of its batch."""
+    torch.manual_seed(0)
+    disc = build_discriminator("patch", 8, "spectral", antialias=True)
+    x, condition = torch.rand(4, 3, 64, 64), torch.rand(4, 3, 16, 16)
+    for _ in range(20):  # power iteration runs in training mode
+        disc(x, condition)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in disc.modules())
+    normalised = [m for m in disc.modules() if isinstance(m, torch.nn.Conv2d) and hasattr(m, "parametrizations")]
+    assert len(normalised) == 3  # all but the first convolution and the head
+    for conv in normalised:
+        sigma = torch.linalg.matrix_norm(conv.weight.detach().flatten(1), ord=2)
+        assert 0.9 < float(sigma) < 1.1
+    disc.eval()
+    with torch.no_grad():
+        alone = disc(x[:1], condition[:1])
+        together = disc(x, condition)[:1]
+    torch.testing.assert_close(alone, together)
