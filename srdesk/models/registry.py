@@ -92,11 +92,12 @@ class Architecture:
 
     def bytes_per_input_pixel(self, params: dict[str, Any]) -> int:
         """float32 activations alive at once per input pixel: ~4 maps of the model's width at the resolution
-        where it works, plus the output."""
+        where it works, plus the output (and SPAN's output-resolution refinement, ``out_refine`` wide)."""
         scale = int(params["scale"])
         channels = int(params.get("channels", 64))
         if self.works_at_input_resolution:
-            return 4 * (8 * channels + 2 * 3 * scale * scale)
+            refine = int(params.get("out_refine", 0))
+            return 4 * (8 * channels + 2 * 3 * scale * scale + (refine + 3) * scale * scale * bool(refine))
         return 16 * scale * scale * channels
 
 

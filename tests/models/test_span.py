@@ -105,3 +105,7 @@ def test_output_refinement_starts_as_the_network_without_it_and_works_at_the_out
     built = registry.architecture("span").build(params)
     assert set(built.state_dict()) == set(refined.state_dict())
     assert registry.architecture("span").receptive_radius(params) >= receptive_radius(2, 8)
+    # its output-resolution maps count in the tile budget
+    plain_params = {k: v for k, v in params.items() if k != "out_refine"}
+    assert (registry.architecture("span").bytes_per_input_pixel(params)
+            >= registry.architecture("span").bytes_per_input_pixel(plain_params) + 4 * 8 * 16)
