@@ -55,7 +55,7 @@ def detail_ratio(result: np.ndarray, reference: np.ndarray, shave: int) -> float
 
 
 def upscaler_from_run(weights: Path) -> pipeline.Upscaler:
-    """A TorchUpscaler for a run's weights, of any architecture the trainer has (config.json beside it)."""
+    """A TorchUpscaler for a run's weights, of any architecture the trainer has (config.json in its run folder)."""
     from safetensors.torch import load_file
 
     from srdesk.core.devices import resolve_device
@@ -63,13 +63,20 @@ def upscaler_from_run(weights: Path) -> pipeline.Upscaler:
     from srdesk.models.base import TorchUpscaler
     from srdesk.training.sr_trainer import SRConfig
 
-    config = json.loads((weights.parent / "config.json").read_text())
+    config = json.loads((run_folder(weights) / "config.json").read_text())
     params = SRConfig(**config).architecture()
     arch = registry.architecture(params["arch"])
     module = arch.build(params)
     module.load_state_dict(load_file(str(weights)))
     return TorchUpscaler(str(weights), module, int(params["scale"]), resolve_device("auto"),
                          receptive_radius=arch.receptive_radius(params))
+
+
+def run_folder(weights: Path) -> Path:
+    """The training run a weights file belongs to: its folder, or the one above for a run's validated/ file."""
+    from srdesk.training.trainer import Trainer
+
+    return weights.parent.parent if weights.parent.name == Trainer.validated_dir else weights.parent
 
 
 def named_upscalers(models: str, weights: list[Path], device: str = "auto",
@@ -86,7 +93,7 @@ def named_upscalers(models: str, weights: list[Path], device: str = "auto",
                 raise
             print(f"skipping {name}: {exc}", file=sys.stderr)
     for path in weights:
-        methods[f"{path.parent.name}/{path.name}"] = upscaler_from_run(path)
+        methods[str(path.relative_to(run_folder(path).parent))] = upscaler_from_run(path)
     return methods
 
 

@@ -1,0 +1,29 @@
+"""The bench tools load a training run's weights: best.safetensors beside config.json, or a validated step."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+from bench.texture_crops import named_upscalers
+from srdesk.models.span import SPAN
+from srdesk.training.sr_trainer import SRConfig
+
+
+def test_a_runs_best_and_validated_weights_load_with_the_runs_config_and_keep_apart(tmp_path: Path) -> None:
+    run = tmp_path / "gan-run"
+    (run / "validated").mkdir(parents=True)
+    config = SRConfig(run_dir=str(run), arch="span", blocks=2, channels=8, out_refine=4)
+    (run / "config.json").write_text(json.dumps(asdict(config)))
+    torch.manual_seed(0)
+    state = {k: v.contiguous() for k, v in SPAN(4, 2, 8, out_refine=4).state_dict().items()}
+    save_file(state, str(run / "best.safetensors"))
+    save_file(state, str(run / "validated" / "step-0000500.safetensors"))
+    methods = named_upscalers("", [run / "best.safetensors", run / "validated" / "step-0000500.safetensors"],
+                              device="cpu")
+    assert list(methods) == ["gan-run/best.safetensors", "gan-run/validated/step-0000500.safetensors"]
+    assert all(m.scale == 4 for m in methods.values())
