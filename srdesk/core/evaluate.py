@@ -123,6 +123,13 @@ def benchmark_files(folder: Path) -> list[Path]:
     return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in BENCHMARK_SUFFIXES)
 
 
+def image_score(name: str, sr: np.ndarray, hr: np.ndarray, scale: int) -> ImageScore:
+    """Y-PSNR, SSIM, detail ratio and NIQE of one result (floats in [0, 1]) against its ground truth."""
+    p, s = score(sr, hr, scale)
+    sr8 = to_uint8(sr)
+    return ImageScore(name, p, s, detail_ratio(sr8, hr, shave=scale), niqe_or_nan(sr8))
+
+
 def evaluate(upscale: EnlargeFn, files: Iterable[Path], scale: int, dataset: str = "",
              degradation: str = "clean", pair: PairFn | None = None) -> EvalResult:
     """Scores of ``upscale`` on ``files``; ``pair`` makes the inputs instead of :func:`make_pair` (another
@@ -135,9 +142,7 @@ def evaluate(upscale: EnlargeFn, files: Iterable[Path], scale: int, dataset: str
         sr = upscale(lr.astype(np.float32) / 255.0, scale)
         if sr.shape[:2] != hr.shape[:2]:
             raise ValueError(f"{path.name}: enlarged to {sr.shape[:2]}, expected {hr.shape[:2]}")
-        p, s = score(sr, hr, scale)
-        sr8 = to_uint8(sr)
-        rows.append(ImageScore(path.stem, p, s, detail_ratio(sr8, hr, shave=scale), niqe_or_nan(sr8)))
+        rows.append(image_score(path.stem, sr, hr, scale))
     if not rows:
         raise ValueError(f"no benchmark images in {dataset or 'the dataset'}")
     return EvalResult(

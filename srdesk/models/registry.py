@@ -97,7 +97,8 @@ class Architecture:
         channels = int(params.get("channels", 64))
         if self.works_at_input_resolution:
             refine = int(params.get("out_refine", 0))
-            return 4 * (8 * channels + 2 * 3 * scale * scale + (refine + 3) * scale * scale * bool(refine))
+            refine_maps = (refine + 3) * scale * scale if refine else 0
+            return 4 * (8 * channels + 2 * 3 * scale * scale + refine_maps)
         return 16 * scale * scale * channels
 
 

@@ -27,7 +27,7 @@ from srdesk.engine import pipeline, selftest
 from srdesk.engine.evaluation import measure
 from srdesk.models import registry
 from srdesk.models.weights import ModelCard, card_path, sha256_of, weights_dir, write_card
-from srdesk.training.trainer import Trainer, validated_name
+from srdesk.training.trainer import validated_name, validated_steps
 
 
 def last_log_row(run_dir: Path) -> dict[str, str]:
@@ -67,7 +67,7 @@ def run_weights(run_dir: Path, step: int | None = None) -> Path:
         return run_dir / "best.safetensors"
     path = run_dir / validated_name(step)
     if not path.exists():
-        kept = sorted(int(f.stem.split("-")[1]) for f in (run_dir / Trainer.validated_dir).glob("step-*.safetensors"))
+        kept = validated_steps(run_dir)
         raise FileNotFoundError(f"{run_dir} has no weights validated at step {step} "
                                 f"(validated steps kept: {', '.join(map(str, kept)) or 'none'})")
     return path

@@ -12,8 +12,7 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
-from srdesk.core.evaluate import benchmark_files, evaluate, make_pair, niqe_or_nan, score
-from srdesk.core.metrics import detail_ratio, to_uint8
+from srdesk.core.evaluate import benchmark_files, evaluate, image_score, make_pair
 from srdesk.models import registry
 from srdesk.models.discriminators import Discriminator, build_discriminator
 from srdesk.training import losses
@@ -334,13 +333,11 @@ class SRTrainer(Trainer):
             # a GAN's texture shows in the detail ratio, its artefacts in NIQE (both rise as a run goes wrong)
             metrics["detail"], metrics["niqe"] = result.mean_detail, result.mean_niqe
         if self._holdout:
-            psnrs, details, niqes = [], [], []
-            for hr, lr in self._holdout:
-                sr = upscale(lr.astype(np.float32) / 255, scale)
-                psnrs.append(score(sr, hr, scale)[0])
-                details.append(detail_ratio(to_uint8(sr), hr, shave=scale))
-                niqes.append(niqe_or_nan(to_uint8(sr)))
-            metrics["holdout_psnr"], metrics["holdout_detail"] = float(np.mean(psnrs)), float(np.mean(details))
+            rows = [image_score("holdout", upscale(lr.astype(np.float32) / 255, scale), hr, scale)
+                    for hr, lr in self._holdout]
+            metrics["holdout_psnr"] = float(np.mean([r.psnr for r in rows]))
+            metrics["holdout_detail"] = float(np.mean([r.detail for r in rows]))
+            niqes = [r.niqe for r in rows]
             if np.isfinite(niqes).any():
                 metrics["holdout_niqe"] = float(np.nanmean(niqes))
         # Stage 1 keeps the best PSNR; stage 2 trades PSNR for texture, and sharpened targets trade it for

@@ -72,6 +72,12 @@ def validated_name(step: int) -> str:
     return f"{Trainer.validated_dir}/step-{step:07d}.safetensors"
 
 
+def validated_steps(run_dir: Path) -> list[int]:
+    """The steps whose validated weights a run folder keeps (see :func:`validated_name`), in order."""
+    files = (run_dir / Trainer.validated_dir).glob("step-*.safetensors")
+    return sorted(int(f.stem.removeprefix("step-")) for f in files)
+
+
 def pick_training_device(name: str) -> torch.device:
     if name == "auto":
         if torch.cuda.is_available():
