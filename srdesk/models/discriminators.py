@@ -8,6 +8,14 @@
   conditional: it sees the LR input enlarged to the output size next to the
   (real or generated) HR image and answers one logit per patch.
 
+  With ``phase=s`` it also looks at the image as the generator makes it: a
+  pixel-shuffle generator writes each output cell of s x s pixels from one
+  input pixel's features, so its failures are tied to that cell grid (a
+  mosaic of cells that do not join). A second, small head sees the image
+  unshuffled to the input's resolution (each cell's s*s pixels as channels,
+  beside the LR input itself), where a 3x3 convolution compares every cell
+  with its neighbours and with the pixel it came from.
+
 * :class:`UNetDiscriminatorSN`: Real-ESRGAN (Wang et al. 2021) -- a U-Net
   whose every convolution after the first is spectrally normalised; it
   answers one logit per *pixel*, so it judges local texture everywhere and
@@ -133,7 +141,7 @@ class PatchDiscriminator(Discriminator):
     Real-ESRGAN's discriminator, in place of a normalisation layer: no dependence on the batch)."""
 
     def __init__(self, in_channels: int = 3, base_channels: int = 64, norm: str = "batch", layers: int = 3,
-                 antialias: bool = False) -> None:
+                 antialias: bool = False, phase: int = 0) -> None:
         super().__init__()
         spectral = norm == "spectral"
         wrap: Callable[[nn.Conv2d], nn.Module] = (nn.utils.parametrizations.spectral_norm if spectral
@@ -152,6 +160,13 @@ class PatchDiscriminator(Discriminator):
             channels = out_channels
         seq.append(nn.Conv2d(channels, 1, 4, 1, 1))
         self.net = nn.Sequential(*seq)
+        self.phase = phase
+        self.cells: nn.Sequential | None = None
+        if phase > 1:  # the cell view: LR resolution, s*s*C pixel channels + the C input channels
+            self.cells = nn.Sequential(
+                nn.Conv2d(in_channels * (phase * phase + 1), base_channels, 3, 1, 1), nn.LeakyReLU(0.2),
+                wrap(nn.Conv2d(base_channels, base_channels, 3, 1, 1)), nn.LeakyReLU(0.2),
+                nn.Conv2d(base_channels, 1, 1))
 
     @staticmethod
     def _paired(x: torch.Tensor, condition: torch.Tensor | None) -> torch.Tensor:
@@ -161,11 +176,27 @@ class PatchDiscriminator(Discriminator):
         enlarged = F.interpolate(condition, size=x.shape[-2:], mode="bicubic", align_corners=False)
         return torch.cat([x, enlarged], dim=1)
 
+    def _cell_view(self, x: torch.Tensor, condition: torch.Tensor | None) -> torch.Tensor:
+        """Each s x s output cell as channels at the LR input's resolution, beside the LR input."""
+        assert condition is not None
+        if x.shape[-2] != condition.shape[-2] * self.phase or x.shape[-1] != condition.shape[-1] * self.phase:
+            raise ValueError(f"the cell view needs an image {self.phase}x its condition's size")
+        return torch.cat([F.pixel_unshuffle(x, self.phase), condition], dim=1)
+
     def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
-        return self.net(self._paired(x, condition))
+        """One logit per patch; with the cell view, the patches' and the cells' logits flattened side by side
+        (N, patches + cells): every loss here averages over all scores, so both heads answer to it."""
+        scores = self.net(self._paired(x, condition))
+        if self.cells is None:
+            return scores
+        cells = self.cells(self._cell_view(x, condition))
+        return torch.cat([scores.flatten(1), cells.flatten(1)], dim=1)
 
     def forward_features(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> list[torch.Tensor]:
-        return activations_after_each_relu(self.net, self._paired(x, condition))
+        features = activations_after_each_relu(self.net, self._paired(x, condition))
+        if self.cells is not None:
+            features += activations_after_each_relu(self.cells, self._cell_view(x, condition))
+        return features
 
 
 class UNetDiscriminatorSN(Discriminator):
@@ -219,8 +250,13 @@ DISCRIMINATORS: dict[str, type[Discriminator]] = {
 }
 
 
-def build_discriminator(kind: str, base_channels: int = 64, norm: str = "batch", antialias: bool = False
-                        ) -> Discriminator:
+def build_discriminator(kind: str, base_channels: int = 64, norm: str = "batch", antialias: bool = False,
+                        phase: int = 0) -> Discriminator:
+    """``phase``: the generator's scale, for the patch discriminator's cell view (0: without)."""
+    if phase and kind != "patch":
+        raise ValueError("only the patch discriminator has a cell view")
+    if phase:
+        return PatchDiscriminator(base_channels=base_channels, norm=norm, antialias=antialias, phase=phase)
     try:
         factory = DISCRIMINATORS[kind]
     except KeyError:

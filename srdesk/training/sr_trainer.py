@@ -63,6 +63,7 @@ class SRConfig(RunConfig):
     d_channels: int = 64  # the discriminator's first width (the paper's 64, doubling to 512)
     d_lr: float = 1e-4
     d_antialias: bool = False  # blur-pooled downsampling in the patch/U-Net discriminator (no pixel grid taught)
+    d_cells: bool = False  # patch discriminator: a second head on the generator's output cells (mosaic)
     n_critic: int = 1
     clip: float = 0.01
     gp_lambda: float = 10.0
@@ -151,7 +152,7 @@ class SRTrainer(Trainer):
         self.d_opt: torch.optim.Optimizer | None = None
         if config.adversarial:
             self.discriminator = build_discriminator(config.discriminator, config.d_channels, config.d_norm,
-                                                     config.d_antialias)
+                                                     config.d_antialias, config.scale if config.d_cells else 0)
             self.discriminator.to(self.device)
             if config.adversarial == "wgan":
                 # Arjovsky et al.: momentum-based optimisers destabilise the clipped critic.

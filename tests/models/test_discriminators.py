@@ -96,3 +96,30 @@ def test_spectral_patch_discriminator_has_no_batch_dependence_and_bounded_layers
         alone = disc(x[:1], condition[:1])
         together = disc(x, condition)[:1]
     torch.testing.assert_close(alone, together)
+
+
+def test_the_cell_view_scores_each_output_cell_against_its_neighbours_and_its_input_pixel() -> None:
+    """phase=4: a second head sees the image unshuffled into the generator's 4x4 output cells. Changing one
+    cell moves only the cell scores within one cell of it (a 3x3 view, twice: 5x5 cells); the same change
+    straddling four cells moves a 6x6 block. The patches' scores come first, unchanged in number."""
+    torch.manual_seed(0)
+    disc = build_discriminator("patch", 8, "none", antialias=True, phase=4).eval()
+    plain = build_discriminator("patch", 8, "none", antialias=True).eval()
+    x, condition = torch.rand(1, 3, 64, 64), torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        base = disc(x, condition)
+        patches = plain(x, condition).flatten(1).shape[1]
+        assert base.shape == (1, patches + 16 * 16)
+
+        def moved_cells(y0: int, x0: int) -> int:
+            changed = x.clone()
+            changed[..., y0:y0 + 4, x0:x0 + 4] += 0.5
+            delta = (disc(changed, condition) - base)[0, patches:].reshape(16, 16)
+            return int((delta.abs() > 1e-6).sum())
+
+        assert moved_cells(32, 32) == 5 * 5  # aligned with a cell
+        assert moved_cells(30, 30) == 6 * 6  # across four cells
+    with pytest.raises(ValueError, match="4x its condition"):
+        disc(x, torch.rand(1, 3, 32, 32))
+    with pytest.raises(ValueError, match="only the patch"):
+        build_discriminator("unet", 8, phase=4)

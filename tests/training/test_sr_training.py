@@ -215,6 +215,23 @@ def test_unet_discriminator_with_random_feature_content_learns(tmp_path: Path) -
     assert last < first and np.isfinite(out["d_loss"]) and out["content"] > 0
 
 
+def test_the_cell_view_of_the_patch_discriminator_is_built_at_the_runs_scale_and_trained(tmp_path: Path) -> None:
+    """d_cells: the patch critic's second head looks at the generator's 4x4 output cells; a run trains it with
+    the patches' head (its weights move, the critic's loss falls against a fixed generator)."""
+    torch.manual_seed(0)
+    config = tiny_config(tmp_path, adversarial="gan", discriminator="patch", d_antialias=True, d_cells=True,
+                         content_loss="random-features", adv_weight=1e-2, pixel_weight=1.0, d_lr=1e-3, lr=0.0)
+    trainer = SRTrainer(config, data=SyntheticCrops())
+    cells = getattr(trainer.discriminator, "cells", None)
+    assert cells is not None and cells[0].in_channels == 3 * (4 * 4 + 1)
+    before = cells[0].weight.detach().clone()
+    first = np.mean([trainer.train_step()["d_loss"] for _ in range(3)])
+    for _ in range(15):
+        trainer.train_step()
+    last = np.mean([trainer.train_step()["d_loss"] for _ in range(3)])
+    assert last < first and not torch.equal(before, cells[0].weight)
+
+
 def test_random_features_loss_is_fixed_zero_on_equal_images_and_passes_gradients() -> None:
     a, b = losses.RandomFeatures(seed=1), losses.RandomFeatures(seed=1)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
