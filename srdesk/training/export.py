@@ -137,9 +137,10 @@ def sr_data_description(config: dict[str, Any]) -> str:
                  f"threshold {config.get('sharpen_threshold', 10.0):g} levels)"
                  + (", the discriminator shown them unsharpened" if adversarial else ""))
     if config.get("adversarial"):
-        d_kind = config.get("discriminator", "srgan") + (" (blur-pooled)" if config.get("d_antialias") else "")
+        d_kind = (config.get("discriminator", "srgan") + (" (blur-pooled)" if config.get("d_antialias") else "")
+                  + " discriminator" + (" that also sees the generator's output cells" if config.get("d_cells") else ""))
         text += (f"; adversarial stage: {config['adversarial']} loss x {config.get('adv_weight', 1e-3):g} with a "
-                 f"{d_kind} discriminator, {config.get('content_loss', 'features')} content loss"
+                 f"{d_kind}, {config.get('content_loss', 'features')} content loss"
                  + (f" + pixel loss x {config['pixel_weight']:g}" if config.get("pixel_weight") else "")
                  + (f" + LDL artefact loss x {config['artifact_weight']:g}" if config.get("artifact_weight") else "")
                  + (f" + chroma L1 x {config['chroma_weight']:g}" if config.get("chroma_weight") else ""))

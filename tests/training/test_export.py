@@ -92,6 +92,10 @@ def test_card_says_how_the_inputs_were_made_and_which_weights_a_run_continued(tm
                                "pixel_weight": 1.0, "artifact_weight": 10.0, "ema_decay": 0.999})
     assert "gan loss x 0.1 with a patch (blur-pooled) discriminator" in ldl and "LDL artefact loss x 10" in ldl
     assert "moving average (decay 0.999)" in ldl and "chroma" not in ldl
+    cells = sr_data_description({"degradation": "real", "scale": 4, "adversarial": "gan", "discriminator": "patch",
+                                 "d_antialias": True, "d_cells": True})
+    assert "patch (blur-pooled) discriminator that also sees the generator's output cells," in cells
+    assert "output cells" not in ldl
     assert "moving average" not in adversarial and "artefact" not in plain
 
 
