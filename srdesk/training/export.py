@@ -138,7 +138,8 @@ def sr_data_description(config: dict[str, Any]) -> str:
                  + (", the discriminator shown them unsharpened" if adversarial else ""))
     if config.get("adversarial"):
         d_kind = (config.get("discriminator", "srgan") + (" (blur-pooled)" if config.get("d_antialias") else "")
-                  + " discriminator" + (" that also sees the generator's output cells" if config.get("d_cells") else ""))
+                  + " discriminator"
+                  + (" that also sees the generator's output cells" if config.get("d_cells") else ""))
         text += (f"; adversarial stage: {config['adversarial']} loss x {config.get('adv_weight', 1e-3):g} with a "
                  f"{d_kind}, {config.get('content_loss', 'features')} content loss"
                  + (f" + pixel loss x {config['pixel_weight']:g}" if config.get("pixel_weight") else "")
