@@ -28,6 +28,7 @@ critic without batch norm because its penalty is per sample.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -253,16 +254,17 @@ DISCRIMINATORS: dict[str, type[Discriminator]] = {
 def build_discriminator(kind: str, base_channels: int = 64, norm: str = "batch", antialias: bool = False,
                         phase: int = 0) -> Discriminator:
     """``phase``: the generator's scale, for the patch discriminator's cell view (0: without)."""
-    if phase and kind != "patch":
-        raise ValueError("only the patch discriminator has a cell view")
-    if phase:
-        return PatchDiscriminator(base_channels=base_channels, norm=norm, antialias=antialias, phase=phase)
     try:
         factory = DISCRIMINATORS[kind]
     except KeyError:
         raise ValueError(f"unknown discriminator {kind!r}; use one of {', '.join(DISCRIMINATORS)}") from None
+    options: dict[str, Any] = {}
     if antialias:
         if kind == "srgan":
             raise ValueError("the SRGAN discriminator has no anti-aliased variant; use 'patch' or 'unet'")
-        return factory(base_channels=base_channels, norm=norm, antialias=True)
-    return factory(base_channels=base_channels, norm=norm)
+        options["antialias"] = True
+    if phase:
+        if kind != "patch":
+            raise ValueError("only the patch discriminator has a cell view")
+        options["phase"] = phase
+    return factory(base_channels=base_channels, norm=norm, **options)
