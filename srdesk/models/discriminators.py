@@ -185,13 +185,20 @@ class PatchDiscriminator(Discriminator):
         return torch.cat([F.pixel_unshuffle(x, self.phase), condition], dim=1)
 
     def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
-        """One logit per patch; with the cell view, the patches' and the cells' logits flattened side by side
-        (N, patches + cells): every loss here averages over all scores, so both heads answer to it."""
+        """One logit per patch (N, 1, h, w). With the cell view, two score maps at the LR input's resolution
+        (N, 2, H, W): the patches' logits spread over the cells they cover (nearest), then the cells' own.
+
+        Every adversarial loss here averages over all scores, so the two heads weigh the same, as the
+        scales of a multi-scale discriminator do (pix2pixHD), whatever their numbers of scores: at 64 px
+        crops the patch head has 36 logits and the cell head 256, which side by side gave the patches an
+        eighth of the say and with it most of the texture the discriminator asks for.
+        """
         scores = self.net(self._paired(x, condition))
         if self.cells is None:
             return scores
         cells = self.cells(self._cell_view(x, condition))
-        return torch.cat([scores.flatten(1), cells.flatten(1)], dim=1)
+        spread = F.interpolate(scores, size=cells.shape[-2:], mode="nearest-exact")
+        return torch.cat([spread, cells], dim=1)
 
     def forward_features(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> list[torch.Tensor]:
         features = activations_after_each_relu(self.net, self._paired(x, condition))

@@ -101,20 +101,18 @@ def test_spectral_patch_discriminator_has_no_batch_dependence_and_bounded_layers
 def test_the_cell_view_scores_each_output_cell_against_its_neighbours_and_its_input_pixel() -> None:
     """phase=4: a second head sees the image unshuffled into the generator's 4x4 output cells. Changing one
     cell moves only the cell scores within one cell of it (a 3x3 view, twice: 5x5 cells); the same change
-    straddling four cells moves a 6x6 block. The patches' scores come first, unchanged in number."""
+    straddling four cells moves a 6x6 block. Both heads answer as maps at the LR input's resolution."""
     torch.manual_seed(0)
     disc = build_discriminator("patch", 8, "none", antialias=True, phase=4).eval()
-    plain = build_discriminator("patch", 8, "none", antialias=True).eval()
     x, condition = torch.rand(1, 3, 64, 64), torch.rand(1, 3, 16, 16)
     with torch.no_grad():
         base = disc(x, condition)
-        patches = plain(x, condition).flatten(1).shape[1]
-        assert base.shape == (1, patches + 16 * 16)
+        assert base.shape == (1, 2, 16, 16)
 
         def moved_cells(y0: int, x0: int) -> int:
             changed = x.clone()
             changed[..., y0:y0 + 4, x0:x0 + 4] += 0.5
-            delta = (disc(changed, condition) - base)[0, patches:].reshape(16, 16)
+            delta = (disc(changed, condition) - base)[0, 1]
             return int((delta.abs() > 1e-6).sum())
 
         assert moved_cells(32, 32) == 5 * 5  # aligned with a cell
@@ -123,3 +121,21 @@ def test_the_cell_view_scores_each_output_cell_against_its_neighbours_and_its_in
         disc(x, torch.rand(1, 3, 32, 32))
     with pytest.raises(ValueError, match="only the patch"):
         build_discriminator("unet", 8, phase=4)
+
+
+@pytest.mark.parametrize(("crop", "scale"), [(64, 4), (256, 4), (64, 2)])
+def test_the_patch_and_cell_heads_weigh_the_same_in_every_loss(crop: int, scale: int) -> None:
+    """The losses average over all scores; each head's last bias moves that average by exactly one half,
+    however many patches and cells the crop has (at 64 px: 36 patches, 256 cells). Every patch's logit is
+    among the patch map's values, none is dropped."""
+    torch.manual_seed(0)
+    disc = build_discriminator("patch", 8, "none", antialias=True, phase=scale)
+    x, condition = torch.rand(2, 3, crop, crop), torch.rand(2, 3, crop // scale, crop // scale)
+    disc(x, condition).mean().backward()
+    patch_bias, cell_bias = disc.net[-1].bias, disc.cells[-1].bias
+    torch.testing.assert_close(patch_bias.grad, torch.tensor([0.5]))
+    torch.testing.assert_close(cell_bias.grad, torch.tensor([0.5]))
+    with torch.no_grad():
+        patches = disc.net(disc._paired(x, condition))
+        spread = disc(x, condition)[:, 0]
+    assert set(patches.flatten().tolist()) == set(spread.flatten().tolist())
