@@ -1,10 +1,11 @@
-"""bench/pixel_grid.py's two measures of patterns tied to the output's pixel grid."""
+"""bench/pixel_grid.py's measures of periodic artefacts in an enlargement."""
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.ndimage import gaussian_filter
 
-from bench.pixel_grid import cell_edges, grid_strength
+from bench.pixel_grid import cell_edges, grid_strength, spectral_rise
 
 
 def _noise(size: int, seed: int = 0) -> np.ndarray:
@@ -21,3 +22,17 @@ def test_cell_edges_finds_input_pixels_drawn_as_tiles_and_not_a_photo_like_textu
     stripes = np.zeros((128, 128, 3), np.uint8)
     stripes[:, 1::4] = 255
     assert grid_strength(tiles, 4) < 1.0 < 50 < grid_strength(stripes, 4)
+
+
+def test_spectral_rise_finds_fine_stripes_that_no_phase_or_cell_holds() -> None:
+    """A smooth photo-like picture loses power with frequency; faint stripes of a 2.7 px period over it
+    (not a divisor of the 4 px cells, so neither grid measure holds them) make their band rise."""
+    smooth = gaussian_filter(np.random.default_rng(2).normal(128, 60, (256, 256)), 0.8)
+    columns = np.arange(256)
+    striped = smooth + 6 * np.sin(2 * np.pi * columns / 2.7)[None, :]
+
+    def rgb(y: np.ndarray) -> np.ndarray:
+        return np.repeat(np.clip(np.round(y), 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+
+    assert spectral_rise(rgb(smooth)) < 1.0 < 2.0 < spectral_rise(rgb(striped))
+    assert spectral_rise(rgb(striped.T)) > 2.0  # along columns as along rows
