@@ -42,7 +42,6 @@ def last_log_row(run_dir: Path) -> dict[str, str]:
 SR_SOURCE = ("../shared/data/train/photos (Debian wallpaper packages; CC0, CC-BY, CC-BY-SA, GPL, BSD, LGPL, see its "
              "SOURCE.md)")
 SR_PHOTOS = f"118 photographs from {SR_SOURCE}, 4 held out"
-SR_DATA = SR_PHOTOS + "; 96 px HR crops, 8 flips/rotations, LR by MATLAB-compatible bicubic x4, 8-bit"
 FACES_DATA = ("5,399 aligned CelebA faces (train split of ../shared/data/faces, identity-disjoint from the 600 test "
               "faces; CelebA terms: non-commercial research use, no images are shipped), 64 -> 32 px HR and "
               "32 -> 8 px LR by MATLAB-compatible bicubic, left-right flips")
@@ -119,7 +118,8 @@ def photos_description(config: dict[str, Any]) -> str:
 
 
 def sr_data_description(config: dict[str, Any]) -> str:
-    text = SR_DATA
+    text = (f"{photos_description(config)}; {config.get('crop', 96)} px HR crops, 8 flips/rotations, LR by "
+            f"MATLAB-compatible bicubic x{config.get('scale', 4)}, 8-bit")
     if config.get("degradation", "bicubic") == "real":
         camera = config.get("camera_prob", 0.0)
         text = (f"{photos_description(config)}; {config.get('crop', 96)} px HR crops, 8 flips/rotations; LR by the "

@@ -97,6 +97,9 @@ def test_card_says_how_the_inputs_were_made_and_which_weights_a_run_continued(tm
     assert "patch (blur-pooled) discriminator that also sees the generator's output cells," in cells
     assert "output cells" not in ldl
     assert "moving average" not in adversarial and "artefact" not in plain
+    clean = sr_data_description({"degradation": "bicubic", "scale": 2, "crop": 128})
+    assert "; 128 px HR crops, 8 flips/rotations, LR by MATLAB-compatible bicubic x2, 8-bit" in clean
+    assert "second-order" not in clean and "x4" not in clean
 
 
 def test_card_names_a_gpu_pack_as_the_training_photos(tmp_path: Path) -> None:
