@@ -191,7 +191,7 @@ class PatchDiscriminator(Discriminator):
         Every adversarial loss here averages over all scores, so the two heads weigh the same, as the
         scales of a multi-scale discriminator do (pix2pixHD), whatever their numbers of scores: at 64 px
         crops the patch head has 36 logits and the cell head 256, which side by side gave the patches an
-        eighth of the say and with it most of the texture the discriminator asks for.
+        eighth of the say.
         """
         scores = self.net(self._paired(x, condition))
         if self.cells is None:

@@ -118,11 +118,11 @@ def photos_description(config: dict[str, Any]) -> str:
 
 
 def sr_data_description(config: dict[str, Any]) -> str:
-    text = (f"{photos_description(config)}; {config.get('crop', 96)} px HR crops, 8 flips/rotations, LR by "
-            f"MATLAB-compatible bicubic x{config.get('scale', 4)}, 8-bit")
+    crops = f"{photos_description(config)}; {config.get('crop', 96)} px HR crops, 8 flips/rotations"
+    text = f"{crops}, LR by MATLAB-compatible bicubic x{config.get('scale', 4)}, 8-bit"
     if config.get("degradation", "bicubic") == "real":
         camera = config.get("camera_prob", 0.0)
-        text = (f"{photos_description(config)}; {config.get('crop', 96)} px HR crops, 8 flips/rotations; LR by the "
+        text = (f"{crops}; LR by the "
                 "realistic second-order degradation (srdesk.training.degrade: blur, resize, noise, JPEG twice, then "
                 f"sinc + JPEG) at strength {config.get('degradation_strength', 1.0):g}, "
                 f"{config.get('clean_prob', 0.0):.0%} plain bicubic"
