@@ -49,9 +49,14 @@ from srdesk.core.metrics import rgb_to_y, to_uint8
 from srdesk.engine import pipeline
 
 
+def luma(image: np.ndarray) -> np.ndarray:
+    """BT.601 luma (float64) of a result as saved: floats in [0, 1] quantised to 8 bits first."""
+    return rgb_to_y(to_uint8(image) if image.dtype != np.uint8 else image)
+
+
 def grid_strength(image: np.ndarray, scale: int) -> float:
     """RMS over the scale^2 sub-pixel phases of the mean high-passed luma (grey levels)."""
-    y = rgb_to_y(to_uint8(image) if image.dtype != np.uint8 else image).astype(np.float64)
+    y = luma(image)
     high = y - gaussian_filter(y, 2.0)
     h, w = high.shape[0] // scale * scale, high.shape[1] // scale * scale
     phases = high[:h, :w].reshape(h // scale, scale, w // scale, scale).mean(axis=(0, 2))
@@ -60,7 +65,7 @@ def grid_strength(image: np.ndarray, scale: int) -> float:
 
 def cell_edges(image: np.ndarray, scale: int) -> float:
     """Largest over the mean of the per-phase mean |step| between neighbouring luma pixels (1 = no phase)."""
-    y = rgb_to_y(to_uint8(image) if image.dtype != np.uint8 else image).astype(np.float64)
+    y = luma(image)
     ratios = []
     for steps in (np.abs(np.diff(y, axis=1)), np.abs(np.diff(y, axis=0)).T):
         by_phase = np.array([steps[:, p::scale].mean() for p in range(scale)])
@@ -70,7 +75,7 @@ def cell_edges(image: np.ndarray, scale: int) -> float:
 
 def spectral_rise(image: np.ndarray) -> float:
     """Largest ratio of a 0.05 cycles/px band's power to the band below it, along rows or columns."""
-    y = rgb_to_y(to_uint8(image) if image.dtype != np.uint8 else image).astype(np.float64)
+    y = luma(image)
     edges = np.arange(0.10, 0.5001, 0.05)
     rises = []
     for lines in (y, y.T):
