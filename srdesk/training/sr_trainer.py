@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -130,15 +130,24 @@ def run_generator(generator: nn.Module, lr_image: np.ndarray, device: torch.devi
     return generator(x.float())[0].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
 
 
+M = TypeVar("M", bound=nn.Module)
+
+
 class SRTrainer(Trainer):
+    # measured (SPAN 48x6, batch 16 of 128 px crops, one thread, AMX): 0.41 s a step in float32,
+    # 0.19 s with bf16 autocast, 0.13 s with bf16 and channels_last
+    cpu_bf16 = True
+
     def __init__(self, config: SRConfig, data: PhotoCrops | None = None) -> None:
         super().__init__(config)
         self.config: SRConfig = config
+        # on the CPU, oneDNN's convolutions are fastest on channels-last tensors (1.2-1.5x)
+        self.memory_format = torch.channels_last if self.device.type == "cpu" else torch.contiguous_format
         if config.adversarial and config.adversarial not in losses.ADVERSARIAL:
             raise ValueError(f"unknown adversarial loss {config.adversarial!r}; use one of {losses.ADVERSARIAL}")
         if config.out_refine and config.arch != "span":
             raise ValueError("--out-refine is a SPAN option (--arch span)")
-        self.generator = build_generator(config).to(self.device)
+        self.generator = self._placed(build_generator(config))
         if config.init_from:
             self.init_report = init_matching(self.generator, load_file(config.init_from))
         self.pixel = losses.pixel_loss(config.pixel_loss)
@@ -146,14 +155,14 @@ class SRTrainer(Trainer):
                                                              betas=(0.9, 0.99))
         if config.content_loss not in losses.CONTENT_LOSSES:
             raise ValueError(f"unknown content loss {config.content_loss!r}; use one of {losses.CONTENT_LOSSES}")
-        self.perceptual = losses.RandomFeatures(config.seed).to(self.device) \
+        self.perceptual = self._placed(losses.RandomFeatures(config.seed)) \
             if config.content_loss == "random-features" else None
         self.discriminator: Discriminator | None = None
         self.d_opt: torch.optim.Optimizer | None = None
         if config.adversarial:
             self.discriminator = build_discriminator(config.discriminator, config.d_channels, config.d_norm,
                                                      config.d_antialias, config.scale if config.d_cells else 0)
-            self.discriminator.to(self.device)
+            self._placed(self.discriminator)
             if config.adversarial == "wgan":
                 # Arjovsky et al.: momentum-based optimisers destabilise the clipped critic.
                 self.d_opt = torch.optim.RMSprop(self.discriminator.parameters(), lr=config.d_lr)
@@ -172,6 +181,12 @@ class SRTrainer(Trainer):
         self.data = data if data is not None else self._make_data()
         self._val_files = benchmark_files(Path(config.val_dir)) if config.val_dir else []
         self._holdout = self._holdout_pairs()
+
+    def _placed(self, module: M) -> M:
+        """``module`` on the training device, in the layout its batches come in."""
+        module.to(self.device)
+        module.to(memory_format=self.memory_format)  # type: ignore[call-overload]
+        return module
 
     def _make_data(self) -> PhotoCrops:
         train = [p for p in list_images(Path(self.config.train_dir)) if p.name not in self.config.holdout]
@@ -224,7 +239,8 @@ class SRTrainer(Trainer):
 
     def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         lr, hr = self.data.batch(self.config.batch_size)
-        return lr.to(self.device, non_blocking=True), hr.to(self.device, non_blocking=True)
+        return (lr.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format),
+                hr.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format))
 
     def _target(self, hr: torch.Tensor) -> torch.Tensor:
         """What the pixel and content losses aim at: the photo, or its sharpened copy."""

@@ -24,6 +24,7 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
+from srdesk.models.registry import cpu_has_native_bf16
 from srdesk.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 
 
@@ -45,7 +46,7 @@ class RunConfig:
     log_every: int = 10
     seed: int = 0
     device: str = "auto"
-    amp: bool = True  # bf16 autocast on CUDA only
+    amp: bool = True  # bf16 autocast on CUDA, and on CPUs with native bf16 for trainers that allow it
     threads: int = 0  # 0: torch's default
     max_minutes: float = 0.0  # stop (with a checkpoint) after this much training time in one call; 0: no limit
     extra: dict[str, Any] = field(default_factory=dict)
@@ -93,6 +94,9 @@ class Trainer:
     log_name = "log.csv"
     best_name = "best.safetensors"
     validated_dir = "validated"  # one export per validation, for runs that keep their latest weights
+    # bf16 autocast on the CPU too, where oneDNN has native bf16 kernels (AMX, AVX512-BF16): a trainer
+    # that has measured it on its networks turns it on (the SR convnets: 2-3x faster steps)
+    cpu_bf16 = False
 
     def __init__(self, config: RunConfig) -> None:
         self.config = config
@@ -137,8 +141,15 @@ class Trainer:
 
     # -- shared machinery -------------------------------------------------------
     def autocast(self) -> Any:
-        enabled = self.config.amp and self.device.type == "cuda"
-        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=enabled)
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.uses_bf16())
+
+    def uses_bf16(self) -> bool:
+        """Whether the training steps compute in bfloat16 (weights, optimiser and losses stay float32)."""
+        if not self.config.amp:
+            return False
+        if self.device.type == "cuda":
+            return True
+        return self.device.type == "cpu" and self.cpu_bf16 and cpu_has_native_bf16()
 
     def base_learning_rates(self) -> dict[str, float]:
         """Peak learning rate per optimiser; the schedule scales each one."""

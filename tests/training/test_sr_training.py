@@ -424,3 +424,38 @@ def test_validation_logs_the_detail_ratio_and_naturalness_beside_psnr(tmp_path: 
     assert {"psnr", "ssim", "detail", "niqe", "holdout_psnr", "holdout_detail", "holdout_niqe"} <= set(metrics)
     assert 0.0 < metrics["detail"] < 2.0 and 0.0 < metrics["holdout_detail"] < 2.0
     assert np.isfinite(metrics["niqe"]) and np.isfinite(metrics["holdout_niqe"])
+
+
+@pytest.mark.parametrize("amp", [True, False])
+def test_cpu_training_computes_in_bf16_where_the_cpu_has_it_and_in_channels_last(tmp_path: Path, amp: bool) -> None:
+    """What the generator's convolutions see during a step: bf16 on a CPU with native bf16 unless --amp false,
+    channels-last tensors on the CPU; the weights, the exported file and the losses stay float32."""
+    from srdesk.models.registry import cpu_has_native_bf16
+
+    trainer = SRTrainer(tiny_config(tmp_path, amp=amp, adversarial="gan", content_loss="pixel"),
+                        data=SyntheticCrops())
+    seen: list[tuple[torch.dtype, bool]] = []
+
+    def record(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        seen.append((output.dtype, inputs[0].is_contiguous(memory_format=torch.channels_last)))
+
+    conv = next(m for m in trainer.generator.modules() if isinstance(m, torch.nn.Conv2d))
+    conv.register_forward_hook(record)
+    numbers = trainer.train_step()
+    expected = torch.bfloat16 if amp and cpu_has_native_bf16() else torch.float32
+    assert seen and all(dtype == expected and channels_last for dtype, channels_last in seen)
+    assert trainer.uses_bf16() == (expected == torch.bfloat16)
+    assert all(np.isfinite(v) for v in numbers.values())
+    assert all(p.dtype == torch.float32 for p in trainer.generator.parameters())
+    # the exported weights are plain float32 tensors that rebuild the same network
+    from safetensors.torch import load_file
+
+    from srdesk.training.sr_trainer import build_generator
+
+    exported = load_file(str(trainer.export_weights("weights.safetensors")))
+    assert all(t.dtype == torch.float32 and t.is_contiguous() for t in exported.values())
+    rebuilt = build_generator(trainer.config)
+    rebuilt.load_state_dict(exported)
+    lr, _ = SyntheticCrops().batch(2)
+    with torch.no_grad():
+        assert torch.allclose(rebuilt(lr), trainer.generator(lr), atol=1e-5)
