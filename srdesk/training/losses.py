@@ -117,10 +117,17 @@ class RandomFeatures(nn.Module):
     first three stages (64-64, 128-128, 256-256-256, ReLU), with :func:`blur_pool` where VGG max-pools
     (``pool=max_pool`` for VGG's own); the loss is the mean L1 distance of the features after each stage,
     each normalised by the target's mean magnitude.
+
+    Random filters have a random preference of direction: with seed 0 the loss is 6-14 % less sensitive
+    to vertical stripes than to the same stripes turned horizontal (periods 2.2-10 px on a photo; seed 2
+    the other way). ``quarter_turn`` also measures both images turned by 90 degrees and averages the
+    two, so stripes cost the same in either direction.
     """
 
-    def __init__(self, seed: int = 0, pool: Callable[[torch.Tensor], torch.Tensor] = blur_pool) -> None:
+    def __init__(self, seed: int = 0, pool: Callable[[torch.Tensor], torch.Tensor] = blur_pool,
+                 quarter_turn: bool = False) -> None:
         super().__init__()
+        self.quarter_turn = quarter_turn
         generator = torch.Generator().manual_seed(seed)
         stages, channels = [], 3
         for widths in ((64, 64), (128, 128), (256, 256, 256)):
@@ -150,6 +157,12 @@ class RandomFeatures(nn.Module):
         return outputs
 
     def forward(self, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+        if not self.quarter_turn:
+            return self._distance(sr, hr)
+        turned = self._distance(torch.rot90(sr, 1, (-2, -1)), torch.rot90(hr, 1, (-2, -1)))
+        return (self._distance(sr, hr) + turned) / 2
+
+    def _distance(self, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
         terms = []
         for fake, real in zip(self.features(sr), self.features(hr), strict=True):
             real = real.detach()
