@@ -143,6 +143,7 @@ def sr_data_description(config: dict[str, Any]) -> str:
         text += (f"; adversarial stage: {config['adversarial']} loss x {config.get('adv_weight', 1e-3):g} with a "
                  f"{d_kind}, {config.get('content_loss', 'features')} content loss"
                  + (" (also on the images turned 90 degrees)" if config.get("features_quarter_turn") else "")
+                 + (" (also on the images transposed)" if config.get("features_transpose") else "")
                  + (f" + pixel loss x {config['pixel_weight']:g}" if config.get("pixel_weight") else "")
                  + (f" + LDL artefact loss x {config['artifact_weight']:g}" if config.get("artifact_weight") else "")
                  + (f" + chroma L1 x {config['chroma_weight']:g}" if config.get("chroma_weight") else ""))

@@ -121,13 +121,17 @@ class RandomFeatures(nn.Module):
     Random filters have a random preference of direction: with seed 0 the loss is 6-14 % less sensitive
     to vertical stripes than to the same stripes turned horizontal (periods 2.2-10 px on a photo; seed 2
     the other way). ``quarter_turn`` also measures both images turned by 90 degrees and averages the
-    two, so stripes cost the same in either direction.
+    two, so stripes cost about the same in either direction; a turn moves a pattern's phase against the
+    pooling's stride-2 grid (column x becomes row W-1-x), so for a pattern locked to the pixel grid it is
+    not exact. ``transpose`` (rows and columns swapped) keeps the phase: vertical and horizontal stripes
+    then cost exactly the same, whatever their phase.
     """
 
     def __init__(self, seed: int = 0, pool: Callable[[torch.Tensor], torch.Tensor] = blur_pool,
-                 quarter_turn: bool = False) -> None:
+                 quarter_turn: bool = False, transpose: bool = False) -> None:
         super().__init__()
         self.quarter_turn = quarter_turn
+        self.transpose = transpose
         generator = torch.Generator().manual_seed(seed)
         stages, channels = [], 3
         for widths in ((64, 64), (128, 128), (256, 256, 256)):
@@ -157,10 +161,12 @@ class RandomFeatures(nn.Module):
         return outputs
 
     def forward(self, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
-        if not self.quarter_turn:
-            return self._distance(sr, hr)
-        turned = self._distance(torch.rot90(sr, 1, (-2, -1)), torch.rot90(hr, 1, (-2, -1)))
-        return (self._distance(sr, hr) + turned) / 2
+        distances = [self._distance(sr, hr)]
+        if self.quarter_turn:
+            distances.append(self._distance(torch.rot90(sr, 1, (-2, -1)), torch.rot90(hr, 1, (-2, -1))))
+        if self.transpose:
+            distances.append(self._distance(sr.transpose(-2, -1), hr.transpose(-2, -1)))
+        return torch.stack(distances).mean()
 
     def _distance(self, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
         terms = []

@@ -57,6 +57,7 @@ class SRConfig(RunConfig):
     adv_weight: float = 1e-3
     content_loss: str = "features"  # losses.CONTENT_LOSSES: "pixel" | "features" | "random-features" (also in stage 1)
     features_quarter_turn: bool = False  # random-features loss also on both images turned 90 degrees (no bias)
+    features_transpose: bool = False  # random-features loss also on both images transposed (exact, any phase)
     content_weight: float = 1.0
     pixel_weight: float = 0.0  # extra pixel term during stage 2
     discriminator: str = "srgan"  # models.discriminators.DISCRIMINATORS: "srgan" | "patch" | "unet"
@@ -158,7 +159,8 @@ class SRTrainer(Trainer):
             raise ValueError(f"unknown content loss {config.content_loss!r}; use one of {losses.CONTENT_LOSSES}")
         self.perceptual = None
         if config.content_loss == "random-features":
-            features = losses.RandomFeatures(config.seed, quarter_turn=config.features_quarter_turn)
+            features = losses.RandomFeatures(config.seed, quarter_turn=config.features_quarter_turn,
+                                             transpose=config.features_transpose)
             self.perceptual = self._placed(features)
         self.discriminator: Discriminator | None = None
         self.d_opt: torch.optim.Optimizer | None = None

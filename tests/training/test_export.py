@@ -100,6 +100,10 @@ def test_card_says_how_the_inputs_were_made_and_which_weights_a_run_continued(tm
                                   "content_loss": "random-features", "features_quarter_turn": True})
     assert "random-features content loss (also on the images turned 90 degrees)" in turned
     assert "turned" not in ldl
+    transposed = sr_data_description({"degradation": "real", "scale": 4, "adversarial": "gan",
+                                      "content_loss": "random-features", "features_transpose": True})
+    assert "random-features content loss (also on the images transposed)" in transposed
+    assert "transposed" not in turned
     assert "moving average" not in adversarial and "artefact" not in plain
     clean = sr_data_description({"degradation": "bicubic", "scale": 2, "crop": 128})
     assert "; 128 px HR crops, 8 flips/rotations, LR by MATLAB-compatible bicubic x2, 8-bit" in clean
