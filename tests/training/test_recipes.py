@@ -73,7 +73,7 @@ def test_the_gan_recipe_takes_the_papers_stage_two_settings(tmp_path: Path) -> N
     assert config.arch == "span" and config.init_from == "weights/photo-crisp-x4.safetensors"
     assert config.d_antialias and config.sharpen_weight == 0.0  # no pixel grid; the photos as targets
     assert config.d_cells  # the discriminator sees the generator's output cells: no mosaic of them
-    assert config.features_transpose  # the content loss has no preferred direction of stripes
+    assert config.features_quarter_turn  # the content loss has no preferred direction of stripes
     assert config.val_every < config.checkpoint_every  # validated weights kept more often than the checkpoint
     assert config.ema_decay == 0.999 and config.artifact_weight > 0  # LDL: artefacts against the moving average
     assert recipes.recipe_config("photo-x2", tmp_path / "pack", tmp_path / "runs", minutes=1).scale == 2
