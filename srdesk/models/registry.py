@@ -10,6 +10,7 @@ and plugins may :func:`register` more).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -299,8 +300,10 @@ def default_model() -> str:
 
 
 
+@functools.cache
 def cpu_has_native_bf16() -> bool:
-    """Whether oneDNN has native bfloat16 kernels on this CPU (AVX512-BF16 or AMX); emulated bf16 is slower."""
+    """Whether oneDNN has native bfloat16 kernels on this CPU (AVX512-BF16 or AMX); emulated bf16 is slower.
+    Asked once (oneDNN's check takes ~1 ms; a training step asks at every autocast)."""
     import torch
 
     try:
