@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from bench.pixel_grid import cell_edges, grid_strength, spectral_rise
+from bench.pixel_grid import cell_edges, grid_strength, spectral_rise, spectral_rises
 
 
 def _noise(size: int, seed: int = 0) -> np.ndarray:
@@ -36,3 +36,6 @@ def test_spectral_rise_finds_fine_stripes_that_no_phase_or_cell_holds() -> None:
 
     assert spectral_rise(rgb(smooth)) < 1.0 < 2.0 < spectral_rise(rgb(striped))
     assert spectral_rise(rgb(striped.T)) > 2.0  # along columns as along rows
+    along_rows, along_columns = spectral_rises(rgb(striped))
+    assert along_rows > 2.0 > along_columns  # which way the stripes lie
+    assert spectral_rises(rgb(striped.T))[1] > 2.0 > spectral_rises(rgb(striped.T))[0]
