@@ -101,3 +101,44 @@ def receptive_radius(num_blocks: int, out_refine: int = 0) -> int:
     one more for the two output-resolution convolutions of ``out_refine`` (2 output pixels, at most one
     input pixel at x2 and above)."""
     return 1 + 3 * num_blocks + 1 + 1 + (1 if out_refine else 0)
+
+
+def widened_state(network: SPAN, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The weights of a narrower SPAN (same depth, scale and options) placed in ``network`` so that it computes
+    exactly what the narrower one did (Net2Net-style widening, Chen et al. 2016, with zeros instead of copies).
+
+    The old channels keep their weights; the new ones keep ``network``'s random initialisation as their own
+    outputs, and every weight from a new channel into an old one is zero: the new channels are computed but not
+    yet read, so the output is unchanged, and since they carry non-zero activations the zero weights get
+    gradients at once and the extra width starts to learn. The fusion's input is four groups of channels (head,
+    tail, first and last block); each group widens on its own.
+    """
+    own = network.state_dict()
+    old_c = state["head.weight"].shape[0]
+    new_c = network.head.out_channels
+    if set(state) != set(own):
+        raise ValueError("the weights are not those of a SPAN with this network's depth and options")
+    if old_c > new_c:
+        raise ValueError(f"cannot widen {old_c} channels to {new_c}")
+
+    def positions(size_old: int, size_new: int) -> torch.Tensor:
+        if size_old == size_new:  # image channels, or the pixel shuffle's
+            return torch.arange(size_old)
+        groups = size_old // old_c
+        if groups * old_c != size_old or groups * new_c != size_new:
+            raise ValueError(f"a layer of {size_old} channels does not widen to {size_new}")
+        return torch.cat([torch.arange(old_c) + g * new_c for g in range(groups)])
+
+    grown: dict[str, torch.Tensor] = {}
+    for name, tensor in own.items():
+        old = state[name].to(tensor.dtype)
+        new = tensor.detach().clone()
+        rows = positions(old.shape[0], new.shape[0])
+        if new.dim() == 1:
+            new[rows] = old
+        else:
+            cols = positions(old.shape[1], new.shape[1])
+            new[rows] = 0  # old outputs read nothing from the new channels ...
+            new[rows[:, None], cols[None, :]] = old  # ... and everything they read before
+        grown[name] = new
+    return grown

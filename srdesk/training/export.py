@@ -159,7 +159,15 @@ def continued_from(config: dict[str, Any]) -> str:
         return ""
     # the file may be replaced by this very export: say which weights it was
     digest = sha256_of(Path(init))[:16] if Path(init).exists() else "unknown"
-    return f"; continued from {init} as it was before this export (sha256 {digest}...)"
+    text = f"; continued from {init} as it was before this export (sha256 {digest}...)"
+    if Path(init).exists() and config.get("arch") == "span":
+        from safetensors import safe_open
+
+        with safe_open(init, "pt") as f:
+            narrower = f.get_slice("head.weight").get_shape()[0] if "head.weight" in f.keys() else None  # noqa: SIM118 (no __contains__)
+        if narrower is not None and narrower < int(config.get("channels", narrower)):
+            text += f", widened from its {narrower} channels to {config['channels']} (the same output at the start)"
+    return text
 
 
 PROTOCOL = ("x{scale}, MATLAB bicubic reduction (clean) or srdesk.core.evaluate.real_degradation (real), "

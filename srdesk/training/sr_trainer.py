@@ -15,6 +15,7 @@ from torch import nn
 from srdesk.core.evaluate import benchmark_files, evaluate, image_score, make_pair
 from srdesk.models import registry
 from srdesk.models.discriminators import Discriminator, build_discriminator
+from srdesk.models.span import SPAN, widened_state
 from srdesk.training import losses
 from srdesk.training.data import PhotoCrops, list_images, load_rgb_uint8
 from srdesk.training.degrade import Degradation, unsharp_mask
@@ -151,7 +152,15 @@ class SRTrainer(Trainer):
             raise ValueError("--out-refine is a SPAN option (--arch span)")
         self.generator = self._placed(build_generator(config))
         if config.init_from:
-            self.init_report = init_matching(self.generator, load_file(config.init_from))
+            state = load_file(config.init_from)
+            generator = self.generator
+            widen = (isinstance(generator, SPAN) and "head.weight" in state
+                     and state["head.weight"].shape[0] < generator.head.out_channels)
+            if widen and isinstance(generator, SPAN):  # a narrower SPAN: the same function, room to learn more
+                state = widened_state(generator, state)
+            self.init_report = init_matching(self.generator, state)
+            if widen:
+                self.init_report += f" (widened from {config.init_from}'s channels, the same output)"
         self.pixel = losses.pixel_loss(config.pixel_loss)
         self.g_opt: torch.optim.Optimizer = torch.optim.Adam(self.generator.parameters(), lr=config.lr,
                                                              betas=(0.9, 0.99))

@@ -109,3 +109,25 @@ def test_output_refinement_starts_as_the_network_without_it_and_works_at_the_out
     plain_params = {k: v for k, v in params.items() if k != "out_refine"}
     assert (registry.architecture("span").bytes_per_input_pixel(params)
             >= registry.architecture("span").bytes_per_input_pixel(plain_params) + 4 * 8 * 16)
+
+
+@pytest.mark.parametrize("out_refine", [0, 6])
+def test_widened_network_computes_the_same_and_learns_with_its_new_channels(out_refine: int) -> None:
+    """A narrower SPAN's weights placed in a wider one give the same output; the new channels get gradients."""
+    from srdesk.models.span import widened_state
+
+    narrow = _random_span(4, blocks=3, channels=6, out_refine=out_refine)
+    torch.manual_seed(1)
+    wide = SPAN(scale=4, num_blocks=3, channels=10, out_refine=out_refine)
+    wide.load_state_dict(widened_state(wide, narrow.state_dict()))
+    x = torch.rand(2, 3, 9, 11)
+    with torch.no_grad():
+        torch.testing.assert_close(wide(x), narrow(x), rtol=1e-4, atol=5e-5)  # summation order only
+    wide.zero_grad()
+    (wide(x) - torch.rand(2, 3, 36, 44)).abs().mean().backward()
+    grad = wide.body[1].c1.weight.grad
+    assert grad is not None
+    assert grad[:6, 6:].abs().sum() > 0  # weights from new channels into old ones move
+    assert wide.fuse.weight.grad is not None and wide.fuse.weight.grad[:6, 16:20].abs().sum() > 0
+    with pytest.raises(ValueError, match="widen"):
+        widened_state(narrow, wide.state_dict())

@@ -497,3 +497,23 @@ def test_random_features_turned_or_transposed_charge_stripes_the_same_in_either_
                                     features_quarter_turn=True), data=SyntheticCrops())
     assert trainer.perceptual is not None and trainer.perceptual.quarter_turn
     assert np.isfinite(trainer.train_step()["content"])
+
+
+def test_a_wider_span_starts_from_a_narrower_runs_weights_with_the_same_output(tmp_path: Path) -> None:
+    """--init-from a narrower SPAN's weights (--channels larger): the run starts where those weights were."""
+    narrow = SRTrainer(tiny_config(tmp_path / "a", arch="span", blocks=2, channels=6, amp=False),
+                       data=SyntheticCrops())
+    for _ in range(3):
+        narrow.train_step()
+    weights = narrow.export_weights("narrow.safetensors")
+    wide = SRTrainer(tiny_config(tmp_path / "b", arch="span", blocks=2, channels=10, amp=False,
+                                 init_from=str(weights)), data=SyntheticCrops())
+    assert "widened" in wide.init_report
+    lr, _ = SyntheticCrops().batch(2)
+    with torch.no_grad():
+        torch.testing.assert_close(wide.generator(lr), narrow.generator(lr), rtol=1e-4, atol=1e-5)
+    import dataclasses
+
+    from srdesk.training.export import continued_from
+
+    assert "widened from its 6 channels to 10" in continued_from(dataclasses.asdict(wide.config))
