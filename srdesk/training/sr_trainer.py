@@ -153,14 +153,13 @@ class SRTrainer(Trainer):
         self.generator = self._placed(build_generator(config))
         if config.init_from:
             state = load_file(config.init_from)
-            generator = self.generator
-            widen = (isinstance(generator, SPAN) and "head.weight" in state
-                     and state["head.weight"].shape[0] < generator.head.out_channels)
-            if widen and isinstance(generator, SPAN):  # a narrower SPAN: the same function, room to learn more
-                state = widened_state(generator, state)
-            self.init_report = init_matching(self.generator, state)
-            if widen:
-                self.init_report += f" (widened from {config.init_from}'s channels, the same output)"
+            widened = ""
+            if (isinstance(self.generator, SPAN) and "head.weight" in state
+                    and state["head.weight"].shape[0] < self.generator.head.out_channels):
+                # a narrower SPAN: the same function, with room to learn more
+                state = widened_state(self.generator, state)
+                widened = f" (widened from {config.init_from}'s channels, the same output)"
+            self.init_report = init_matching(self.generator, state) + widened
         self.pixel = losses.pixel_loss(config.pixel_loss)
         self.g_opt: torch.optim.Optimizer = torch.optim.Adam(self.generator.parameters(), lr=config.lr,
                                                              betas=(0.9, 0.99))

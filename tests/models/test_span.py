@@ -8,7 +8,7 @@ import torch
 
 from srdesk.models import registry
 from srdesk.models.base import TorchUpscaler
-from srdesk.models.span import SPAN, receptive_radius
+from srdesk.models.span import SPAN, receptive_radius, widened_state
 from srdesk.models.tiled import run_tiled
 
 
@@ -114,8 +114,6 @@ def test_output_refinement_starts_as_the_network_without_it_and_works_at_the_out
 @pytest.mark.parametrize("out_refine", [0, 6])
 def test_widened_network_computes_the_same_and_learns_with_its_new_channels(out_refine: int) -> None:
     """A narrower SPAN's weights placed in a wider one give the same output; the new channels get gradients."""
-    from srdesk.models.span import widened_state
-
     narrow = _random_span(4, blocks=3, channels=6, out_refine=out_refine)
     torch.manual_seed(1)
     wide = SPAN(scale=4, num_blocks=3, channels=10, out_refine=out_refine)
