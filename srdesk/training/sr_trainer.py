@@ -80,6 +80,8 @@ class SRConfig(RunConfig):
     ema_decay: float = 0.0
     artifact_weight: float = 0.0  # LDL's artefact loss (losses.artifact_loss; needs ema_decay; LDL's 1.0)
     chroma_weight: float = 0.0  # L1 on Cb/Cr alone (losses.chroma_loss): no coloured fringes from the GAN
+    # L1 on the luma amplitude spectra (losses.spectrum_loss): no stripes or cross-hatch the photo lacks
+    spectrum_weight: float = 0.0
 
     def architecture(self) -> dict[str, Any]:
         return {
@@ -184,8 +186,9 @@ class SRTrainer(Trainer):
                 self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=config.d_lr, betas=(0.0, 0.9))
             else:
                 self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=config.d_lr, betas=(0.9, 0.999))
-        if (config.artifact_weight or config.chroma_weight) and not config.adversarial:
-            raise ValueError("the artefact and chroma losses belong to the adversarial stage: set --adversarial")
+        if (config.artifact_weight or config.chroma_weight or config.spectrum_weight) and not config.adversarial:
+            raise ValueError("the artefact, chroma and spectrum losses belong to the adversarial stage: "
+                             "set --adversarial")
         if config.artifact_weight and not config.ema_decay:
             raise ValueError("the artefact loss compares with the generator's moving average: set --ema-decay")
         self.generator_ema: nn.Module | None = None
@@ -335,6 +338,10 @@ class SRTrainer(Trainer):
                 colour = losses.chroma_loss(sr, target)
                 g_loss = g_loss + cfg.chroma_weight * colour
                 out["chroma"] = colour.item()
+            if cfg.spectrum_weight:
+                spectrum = losses.spectrum_loss(sr, target)
+                g_loss = g_loss + cfg.spectrum_weight * spectrum
+                out["spectrum"] = spectrum.item()
         self.g_opt.zero_grad(set_to_none=True)
         g_loss.backward()
         self.g_opt.step()

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from srdesk.training import losses
 from srdesk.training.data import bicubic_downsampler, degrade_bicubic
@@ -330,15 +331,44 @@ def test_chroma_loss_sees_colour_not_brightness() -> None:
     assert losses.chroma_loss(tinted, image) > 0.01
 
 
+def test_spectrum_loss_charges_power_the_photo_lacks_not_softness_or_other_texture() -> None:
+    generator = torch.Generator().manual_seed(0)
+
+    def smooth_texture() -> torch.Tensor:  # most power at low frequencies, as in photos
+        noise = torch.rand(2, 3, 64, 64, generator=generator)
+        return F.avg_pool2d(F.avg_pool2d(noise, 5, 1, 2, count_include_pad=False), 5, 1, 2, count_include_pad=False)
+
+    photo = smooth_texture()
+    assert losses.spectrum_loss(photo, photo) < 1e-6
+    # softer than the photo (less power everywhere): free; so is a grey offset (the mean is not a pattern)
+    softer = F.avg_pool2d(photo, 3, 1, 1, count_include_pad=False)
+    assert losses.spectrum_loss(softer, photo) < 1e-6
+    assert losses.spectrum_loss(photo + 0.05, photo) < 1e-6
+    # another draw of the same texture differs in every pixel; fine vertical stripes (period 3 px) with a
+    # third of that pixel difference cost more, so per unit of pixel difference over three times as much
+    other = smooth_texture()
+    stripes = photo + 0.02 * torch.cos(2 * torch.pi * torch.arange(64) / 3).view(1, 1, 1, 64)
+    assert F.l1_loss(stripes, photo) < F.l1_loss(other, photo) / 3
+    assert losses.spectrum_loss(stripes, photo) > losses.spectrum_loss(other, photo)
+    assert (losses.spectrum_loss(stripes, photo) / F.l1_loss(stripes, photo)
+            > 3 * losses.spectrum_loss(other, photo) / F.l1_loss(other, photo))
+    # the same stripes laid horizontally cost the same (both axes' negative frequencies are counted)
+    across = photo + 0.02 * torch.cos(2 * torch.pi * torch.arange(64) / 3).view(1, 1, 64, 1)
+    assert torch.isclose(losses.spectrum_loss(across, photo), losses.spectrum_loss(stripes, photo), rtol=0.05)
+    assert torch.isclose(losses.spectrum_loss(photo.transpose(2, 3), other.transpose(2, 3)),
+                         losses.spectrum_loss(photo, other), rtol=1e-4)
+
+
 def test_moving_average_of_the_generator_is_what_validates_and_exports(tmp_path: Path) -> None:
     from safetensors.torch import load_file
 
-    config = tiny_config(tmp_path, adversarial="gan", steps=5, ema_decay=0.5, artifact_weight=1.0, chroma_weight=1.0)
+    config = tiny_config(tmp_path, adversarial="gan", steps=5, ema_decay=0.5, artifact_weight=1.0, chroma_weight=1.0,
+                         spectrum_weight=1.0)
     trainer = SRTrainer(config, data=SyntheticCrops())
     assert trainer.generator_ema is not None and trainer.best_module() is trainer.generator_ema
     before = [p.clone() for p in trainer.generator_ema.parameters()]
     row = trainer.train_step()
-    assert {"artifacts", "chroma"} <= set(row)
+    assert {"artifacts", "chroma", "spectrum"} <= set(row)
     for old, average, new in zip(before, trainer.generator_ema.parameters(), trainer.generator.parameters(),
                                  strict=True):
         assert torch.allclose(average, 0.5 * old + 0.5 * new, atol=1e-6)  # halfway, at decay 0.5
@@ -351,6 +381,8 @@ def test_moving_average_of_the_generator_is_what_validates_and_exports(tmp_path:
         SRTrainer(tiny_config(tmp_path / "b", adversarial="gan", artifact_weight=1.0), data=SyntheticCrops())
     with pytest.raises(ValueError, match="adversarial"):  # not silently ignored in the pixel stage
         SRTrainer(tiny_config(tmp_path / "c", chroma_weight=1.0), data=SyntheticCrops())
+    with pytest.raises(ValueError, match="adversarial"):
+        SRTrainer(tiny_config(tmp_path / "d", spectrum_weight=1.0), data=SyntheticCrops())
 
 
 def test_the_cli_refuses_to_start_afresh_over_a_run_and_resumes_it_when_asked(tmp_path: Path, capsys) -> None:
