@@ -147,7 +147,7 @@ def sr_data_description(config: dict[str, Any]) -> str:
                  + (f" + pixel loss x {config['pixel_weight']:g}" if config.get("pixel_weight") else "")
                  + (f" + LDL artefact loss x {config['artifact_weight']:g}" if config.get("artifact_weight") else "")
                  + (f" + chroma L1 x {config['chroma_weight']:g}" if config.get("chroma_weight") else "")
-                 + (f" + luma amplitude-spectrum L1 x {config['spectrum_weight']:g}"
+                 + (f" + excess-spectrum loss x {config['spectrum_weight']:g}"
                     if config.get("spectrum_weight") else ""))
     if config.get("ema_decay"):
         text += f"; the shipped weights are the generator's exponential moving average (decay {config['ema_decay']:g})"

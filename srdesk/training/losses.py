@@ -250,8 +250,9 @@ def amplitude_spectrum(x: torch.Tensor) -> torch.Tensor:
 def band_amplitudes(x: torch.Tensor, band: int = SPECTRUM_BAND) -> torch.Tensor:
     """RMS amplitude of the luma spectrum in ``band`` x ``band`` blocks of frequencies (a smoothed power spectrum)."""
     power = amplitude_spectrum(x).square()
-    return F.avg_pool2d(power, band, ceil_mode=True).clamp_min(1e-12).sqrt()  # same on both axes: transposing
-    # the image transposes these blocks, so the loss charges a pattern the same along rows or columns
+    # the same blocks on both axes: transposing the image transposes them, so a pattern costs the same along
+    # rows or columns
+    return F.avg_pool2d(power, band, ceil_mode=True).clamp_min(1e-12).sqrt()
 
 
 def spectrum_loss(sr: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -80,7 +80,7 @@ class SRConfig(RunConfig):
     ema_decay: float = 0.0
     artifact_weight: float = 0.0  # LDL's artefact loss (losses.artifact_loss; needs ema_decay; LDL's 1.0)
     chroma_weight: float = 0.0  # L1 on Cb/Cr alone (losses.chroma_loss): no coloured fringes from the GAN
-    # L1 on the luma amplitude spectra (losses.spectrum_loss): no stripes or cross-hatch the photo lacks
+    # power beyond the photo's by frequency and direction (losses.spectrum_loss): no stripes or cross-hatch
     spectrum_weight: float = 0.0
 
     def architecture(self) -> dict[str, Any]:
