@@ -6,6 +6,12 @@ applied to a whole batch at once as two small matrix products, then
 quantised to 8 bits. Runs for real photos pass a
 :class:`srdesk.training.degrade.Degradation` instead: blur, resizes, noise
 and JPEG, twice (see that module).
+
+A share of the crops can come from the photos *reduced* first (``rescale_prob``,
+``rescale_min``), as Real-ESRGAN trains on DF2K reduced to 3/4, 1/2 and 1/3
+(its multi-scale data): a reduced photo is sharper and cleaner per pixel (its
+own softness, sensor noise and JPEG shrink with it) and shows the network
+structures at more sizes than the 118 photos hold at their native scale.
 """
 
 from __future__ import annotations
@@ -55,9 +61,13 @@ class PhotoCrops:
     """
 
     def __init__(self, paths: Sequence[Path], hr_size: int, scale: int, seed: int = 0,
-                 degradation: Degradation | None = None, workers: int = 0) -> None:
+                 degradation: Degradation | None = None, workers: int = 0,
+                 rescale_prob: float = 0.0, rescale_min: float = 1.0) -> None:
         if not paths:
             raise ValueError("no training images found")
+        if not 0.0 <= rescale_prob <= 1.0 or not 0.0 < rescale_min <= 1.0:
+            raise ValueError(f"rescale_prob must be in [0, 1] and rescale_min in (0, 1], got {rescale_prob}, "
+                             f"{rescale_min}")
         if hr_size % scale:
             raise ValueError(f"crop size {hr_size} is not a multiple of the scale {scale}")
         self.images = [load_rgb_uint8(p) for p in paths]
@@ -73,6 +83,8 @@ class PhotoCrops:
         self.seed = seed
         self.index = 0  # the next batch number
         self.workers = workers
+        self.rescale_prob = rescale_prob
+        self.rescale_min = rescale_min
         self._pool: ThreadPoolExecutor | None = None
         self._ahead: dict[tuple[int, int], Future[tuple[torch.Tensor, torch.Tensor]]] = {}
 
@@ -83,9 +95,16 @@ class PhotoCrops:
         choice = rng.choice(len(self.images), size=batch_size, p=self.weights)
         for i, k in enumerate(choice):
             im = self.images[k]
-            top = int(rng.integers(0, im.shape[0] - self.hr_size + 1))
-            left = int(rng.integers(0, im.shape[1] - self.hr_size + 1))
-            crop = im[top : top + self.hr_size, left : left + self.hr_size]
+            size = self.hr_size
+            # draws only when rescaling is on, so the batches of runs without it stay as they were
+            if self.rescale_prob and rng.random() < self.rescale_prob:
+                factor = rng.uniform(self.rescale_min, 1.0)
+                size = min(round(self.hr_size / factor), *im.shape[:2])
+            top = int(rng.integers(0, im.shape[0] - size + 1))
+            left = int(rng.integers(0, im.shape[1] - size + 1))
+            crop = im[top : top + size, left : left + size]
+            if size != self.hr_size:  # the photo reduced by size / hr_size, anti-aliased
+                crop = np.asarray(Image.fromarray(crop).resize((self.hr_size, self.hr_size), Image.Resampling.LANCZOS))
             crop = np.rot90(crop, int(rng.integers(0, 4)))
             if rng.integers(0, 2):
                 crop = crop[:, ::-1]

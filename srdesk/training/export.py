@@ -119,6 +119,9 @@ def photos_description(config: dict[str, Any]) -> str:
 
 def sr_data_description(config: dict[str, Any]) -> str:
     crops = f"{photos_description(config)}; {config.get('crop', 96)} px HR crops, 8 flips/rotations"
+    if config.get("rescale_prob"):
+        crops += (f", {config['rescale_prob']:.0%} of them from the photo reduced first (anti-aliased, by a factor "
+                  f"from {config.get('rescale_min', 1.0):g} to 1)")
     text = f"{crops}, LR by MATLAB-compatible bicubic x{config.get('scale', 4)}, 8-bit"
     if config.get("degradation", "bicubic") == "real":
         camera = config.get("camera_prob", 0.0)
@@ -149,6 +152,9 @@ def sr_data_description(config: dict[str, Any]) -> str:
                  + (f" + chroma L1 x {config['chroma_weight']:g}" if config.get("chroma_weight") else "")
                  + (f" + excess-spectrum loss x {config['spectrum_weight']:g}"
                     if config.get("spectrum_weight") else ""))
+    if config.get("texture_weight"):
+        text += (f"; + texture loss x {config['texture_weight']:g} (EnhanceNet's: Gram matrices of a random CNN's "
+                 f"features over {config.get('texture_patch', 16)} px tiles, matched to the photo's)")
     if config.get("ema_decay"):
         text += f"; the shipped weights are the generator's exponential moving average (decay {config['ema_decay']:g})"
     return text + continued_from(config)

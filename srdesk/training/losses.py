@@ -176,6 +176,36 @@ class RandomFeatures(nn.Module):
         return torch.stack(terms).mean()
 
 
+def patch_grams(features: torch.Tensor, patch: int) -> torch.Tensor:
+    """(N, C, H, W) -> (N x patches, C, C): the Gram matrix of each patch x patch tile (its texture statistics)."""
+    n, c, h, w = features.shape
+    rows, cols = h // patch, w // patch
+    tiles = features[..., : rows * patch, : cols * patch].reshape(n, c, rows, patch, cols, patch)
+    tiles = tiles.permute(0, 2, 4, 1, 3, 5).reshape(n * rows * cols, c, patch * patch)
+    return tiles @ tiles.transpose(1, 2) / (patch * patch)
+
+
+def texture_loss(features: RandomFeatures, sr: torch.Tensor, target: torch.Tensor, patch: int = 16) -> torch.Tensor:
+    """EnhanceNet's texture loss (Sajjadi et al. 2017) on the features of a random CNN.
+
+    The Gram matrices of the features over each ``patch`` x ``patch`` tile (the tile halves with
+    each stage's resolution, at least 2 x 2) must match the photo's: the result must have the
+    tile's texture *statistics* (how much of which local pattern), not its pixels, so a texture
+    that the input no longer shows is drawn in some phase rather than averaged away. A fixed
+    random network suffices for texture statistics (Ustyuzhaninov et al. 2017, "What does it take
+    to generate natural textures?"), which is what allows it here (no ImageNet weights). Mean L1
+    distance of the Grams, each stage normalised by the photo's mean Gram magnitude.
+    """
+    with torch.no_grad():
+        reals = features.features(target)
+    terms = []
+    for k, (fake, real) in enumerate(zip(features.features(sr), reals, strict=True)):
+        size = max(patch >> k, 2)
+        fake_gram, real_gram = patch_grams(fake.float(), size), patch_grams(real.float(), size)
+        terms.append(F.l1_loss(fake_gram, real_gram) / (real_gram.abs().mean() + 1e-6))
+    return torch.stack(terms).mean()
+
+
 CONTENT_LOSSES = ("pixel", "features", "random-features")
 """pixel: the pixel loss; features: the discriminator's own features (feature matching);
 random-features: :class:`RandomFeatures` (generic perceptual loss)."""

@@ -48,6 +48,10 @@ class SRConfig(RunConfig):
     camera_prob: float = 0.0  # "real": share of the others taking the first-order camera path (degrade.CameraStage)
     val_degradation: str = "clean"  # validation inputs: "clean" | "real" (srdesk.core.evaluate)
     data_workers: int = 0  # threads preparing the next batches (worth it on a GPU)
+    # multi-scale photos (data.PhotoCrops): this share of the crops comes from the photo reduced by a factor
+    # drawn uniformly from [rescale_min, 1] (anti-aliased), sharper and cleaner per pixel than the photo itself
+    rescale_prob: float = 0.0
+    rescale_min: float = 1.0
     train_dir: str = "../shared/data/train/photos"
     val_dir: str = "../shared/data/benchmarks/Set5"
     holdout: list[str] = field(default_factory=lambda: list(DEFAULT_HOLDOUT))
@@ -82,6 +86,9 @@ class SRConfig(RunConfig):
     chroma_weight: float = 0.0  # L1 on Cb/Cr alone (losses.chroma_loss): no coloured fringes from the GAN
     # power beyond the photo's by frequency and direction (losses.spectrum_loss): no stripes or cross-hatch
     spectrum_weight: float = 0.0
+    # EnhanceNet's texture loss (losses.texture_loss): the photo's texture statistics per tile, not its pixels
+    texture_weight: float = 0.0
+    texture_patch: int = 16  # px of the tile whose Gram matrices are compared
 
     def architecture(self) -> dict[str, Any]:
         return {
@@ -172,6 +179,9 @@ class SRTrainer(Trainer):
             features = losses.RandomFeatures(config.seed, quarter_turn=config.features_quarter_turn,
                                              transpose=config.features_transpose)
             self.perceptual = self._placed(features)
+        self.texture_features: losses.RandomFeatures | None = None
+        if config.texture_weight:
+            self.texture_features = self.perceptual or self._placed(losses.RandomFeatures(config.seed))
         self.discriminator: Discriminator | None = None
         self.d_opt: torch.optim.Optimizer | None = None
         if config.adversarial:
@@ -207,7 +217,8 @@ class SRTrainer(Trainer):
     def _make_data(self) -> PhotoCrops:
         train = [p for p in list_images(Path(self.config.train_dir)) if p.name not in self.config.holdout]
         return PhotoCrops(train, self.config.crop, self.config.scale, seed=self.config.seed,
-                          degradation=training_degradation(self.config), workers=self.config.data_workers)
+                          degradation=training_degradation(self.config), workers=self.config.data_workers,
+                          rescale_prob=self.config.rescale_prob, rescale_min=self.config.rescale_min)
 
     def _holdout_pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
         pairs = []
@@ -272,16 +283,20 @@ class SRTrainer(Trainer):
             with self.autocast():
                 sr = self.generator(lr).float()
                 loss = pixel = self.pixel(sr, target)
+                out = {"pixel": pixel.item()}
                 if self.perceptual is not None:  # stage 1 may add the generic perceptual loss
                     content = self.perceptual(sr, target)
-                    loss = pixel + self.config.content_weight * content
+                    loss = loss + self.config.content_weight * content
+                    out["content"] = content.item()
+                if self.texture_features is not None:
+                    texture = losses.texture_loss(self.texture_features, sr, hr, self.config.texture_patch)
+                    loss = loss + self.config.texture_weight * texture
+                    out["texture"] = texture.item()
             self.g_opt.zero_grad(set_to_none=True)
             loss.backward()
             self.g_opt.step()
             self._update_ema()
-            if self.perceptual is None:
-                return {"pixel": pixel.item()}
-            return {"loss": loss.item(), "pixel": pixel.item(), "content": content.item()}
+            return out | ({"loss": loss.item()} if len(out) > 1 else {})
         return self._adversarial_step()
 
     def _adversarial_step(self) -> dict[str, float]:
@@ -338,6 +353,10 @@ class SRTrainer(Trainer):
                 colour = losses.chroma_loss(sr, target)
                 g_loss = g_loss + cfg.chroma_weight * colour
                 out["chroma"] = colour.item()
+            if self.texture_features is not None:
+                texture = losses.texture_loss(self.texture_features, sr, hr, cfg.texture_patch)
+                g_loss = g_loss + cfg.texture_weight * texture
+                out["texture"] = texture.item()
             if cfg.spectrum_weight:
                 spectrum = losses.spectrum_loss(sr, target)
                 g_loss = g_loss + cfg.spectrum_weight * spectrum

@@ -108,6 +108,13 @@ def test_card_says_how_the_inputs_were_made_and_which_weights_a_run_continued(tm
     clean = sr_data_description({"degradation": "bicubic", "scale": 2, "crop": 128})
     assert "; 128 px HR crops, 8 flips/rotations, LR by MATLAB-compatible bicubic x2, 8-bit" in clean
     assert "second-order" not in clean and "x4" not in clean
+    assert "reduced" not in clean and "texture" not in clean
+    scales = sr_data_description({"degradation": "bicubic", "scale": 4, "crop": 192, "rescale_prob": 0.5,
+                                  "rescale_min": 0.4})
+    assert "192 px HR crops, 8 flips/rotations, 50% of them from the photo reduced first (anti-aliased, by a factor " \
+           "from 0.4 to 1)" in scales
+    texture = sr_data_description({"degradation": "real", "scale": 4, "texture_weight": 0.5, "texture_patch": 16})
+    assert "texture loss x 0.5 (EnhanceNet's: Gram matrices of a random CNN's features over 16 px tiles" in texture
 
 
 def test_card_names_a_gpu_pack_as_the_training_photos(tmp_path: Path) -> None:

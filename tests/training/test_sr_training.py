@@ -359,6 +359,36 @@ def test_spectrum_loss_charges_power_the_photo_lacks_not_softness_or_other_textu
                          losses.spectrum_loss(photo, other), rtol=1e-4)
 
 
+def test_texture_loss_asks_for_the_photos_texture_statistics_not_its_pixels() -> None:
+    features = losses.RandomFeatures(0)
+    generator = torch.Generator().manual_seed(1)
+    # a fine texture: a random 4 x 4 tile repeated
+    photo = 0.25 + 0.5 * torch.rand(1, 3, 4, 4, generator=generator).repeat(2, 1, 16, 16)
+    assert losses.texture_loss(features, photo, photo) < 1e-6
+    # the texture moved by half its period differs in every pixel, yet keeps the statistics; the texture
+    # averaged away (what a pixel loss settles on when the phase cannot be known) is closer in pixels:
+    # the texture loss ranks them the other way round
+    moved = torch.roll(photo, shifts=(2, 2), dims=(2, 3))
+    averaged = photo.mean(dim=(2, 3), keepdim=True).expand_as(photo)
+    blurred = F.avg_pool2d(photo, 3, 1, 1, count_include_pad=False)
+    assert F.l1_loss(averaged, photo) < F.l1_loss(moved, photo) and F.l1_loss(blurred, photo) < F.l1_loss(moved, photo)
+    assert losses.texture_loss(features, moved, photo) * 3 < losses.texture_loss(features, averaged, photo)
+    assert losses.texture_loss(features, moved, photo) * 3 < losses.texture_loss(features, blurred, photo)
+    sr = blurred.clone().requires_grad_(True)
+    losses.texture_loss(features, sr, photo).backward()
+    assert sr.grad is not None and sr.grad.abs().sum() > 0
+
+
+def test_stage_one_with_the_texture_loss_logs_and_lowers_it(tmp_path: Path) -> None:
+    config = tiny_config(tmp_path, texture_weight=1.0, texture_patch=8, steps=40)
+    trainer = SRTrainer(config, data=SyntheticCrops())
+    first = trainer.train_step()
+    for _ in range(39):
+        last = trainer.train_step()
+    assert {"pixel", "texture", "loss"} <= first.keys()
+    assert last["texture"] < first["texture"]
+
+
 def test_moving_average_of_the_generator_is_what_validates_and_exports(tmp_path: Path) -> None:
     from safetensors.torch import load_file
 
