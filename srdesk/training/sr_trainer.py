@@ -119,7 +119,7 @@ def apply_stage2_defaults(config: SRConfig) -> SRConfig:
 
 def keeps_best_psnr(config: SRConfig) -> bool:
     """Whether the run aims at the photos themselves, so that its best validation PSNR is its best weights."""
-    return not config.adversarial and not config.sharpen_weight
+    return not config.adversarial and not config.sharpen_weight and not config.texture_weight
 
 
 def training_degradation(config: SRConfig) -> Degradation | None:
