@@ -181,7 +181,7 @@ class SRTrainer(Trainer):
             self.perceptual = self._placed(features)
         self.texture_features: losses.RandomFeatures | None = None
         if config.texture_weight:
-            self.texture_features = self.perceptual or self._placed(losses.RandomFeatures(config.seed))
+            self.texture_features = self._placed(losses.RandomFeatures(config.seed, padding_mode="reflect"))
         self.discriminator: Discriminator | None = None
         self.d_opt: torch.optim.Optimizer | None = None
         if config.adversarial:

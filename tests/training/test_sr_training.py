@@ -360,7 +360,7 @@ def test_spectrum_loss_charges_power_the_photo_lacks_not_softness_or_other_textu
 
 
 def test_texture_loss_asks_for_the_photos_texture_statistics_not_its_pixels() -> None:
-    features = losses.RandomFeatures(0)
+    features = losses.RandomFeatures(0, padding_mode="reflect")
     generator = torch.Generator().manual_seed(1)
     # a fine texture: a random 4 x 4 tile repeated
     photo = 0.25 + 0.5 * torch.rand(1, 3, 4, 4, generator=generator).repeat(2, 1, 16, 16)
@@ -372,8 +372,8 @@ def test_texture_loss_asks_for_the_photos_texture_statistics_not_its_pixels() ->
     averaged = photo.mean(dim=(2, 3), keepdim=True).expand_as(photo)
     blurred = F.avg_pool2d(photo, 3, 1, 1, count_include_pad=False)
     assert F.l1_loss(averaged, photo) < F.l1_loss(moved, photo) and F.l1_loss(blurred, photo) < F.l1_loss(moved, photo)
-    assert losses.texture_loss(features, moved, photo) * 3 < losses.texture_loss(features, averaged, photo)
-    assert losses.texture_loss(features, moved, photo) * 3 < losses.texture_loss(features, blurred, photo)
+    assert losses.texture_loss(features, moved, photo) * 2.5 < losses.texture_loss(features, averaged, photo)
+    assert losses.texture_loss(features, moved, photo) * 2 < losses.texture_loss(features, blurred, photo)
     sr = blurred.clone().requires_grad_(True)
     losses.texture_loss(features, sr, photo).backward()
     assert sr.grad is not None and sr.grad.abs().sum() > 0
