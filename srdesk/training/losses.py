@@ -16,6 +16,7 @@ Adversarial variants (``ADVERSARIAL``):
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -131,7 +132,8 @@ class RandomFeatures(nn.Module):
     """
 
     def __init__(self, seed: int = 0, pool: Callable[[torch.Tensor], torch.Tensor] = blur_pool,
-                 quarter_turn: bool = False, transpose: bool = False, padding_mode: str = "zeros") -> None:
+                 quarter_turn: bool = False, transpose: bool = False,
+                 padding_mode: Literal["zeros", "reflect"] = "zeros") -> None:
         super().__init__()
         self.quarter_turn = quarter_turn
         self.transpose = transpose
