@@ -10,7 +10,7 @@ and JPEG, twice (see that module).
 A share of the crops can come from the photos *reduced* first (``rescale_prob``,
 ``rescale_min``), as Real-ESRGAN trains on DF2K reduced to 3/4, 1/2 and 1/3
 (its multi-scale data): a reduced photo is sharper and cleaner per pixel (its
-own softness, sensor noise and JPEG shrink with it) and shows the network
+own softness, sensor noise and JPEG shrink with it) and shows the network its
 structures at more sizes than the 118 photos hold at their native scale.
 """
 
