@@ -283,20 +283,21 @@ class SRTrainer(Trainer):
             with self.autocast():
                 sr = self.generator(lr).float()
                 loss = pixel = self.pixel(sr, target)
-                out = {"pixel": pixel.item()}
+                terms = {"pixel": pixel}
                 if self.perceptual is not None:  # stage 1 may add the generic perceptual loss
-                    content = self.perceptual(sr, target)
-                    loss = loss + self.config.content_weight * content
-                    out["content"] = content.item()
+                    terms["content"] = self.perceptual(sr, target)
+                    loss = loss + self.config.content_weight * terms["content"]
                 if self.texture_features is not None:
-                    texture = losses.texture_loss(self.texture_features, sr, hr, self.config.texture_patch)
-                    loss = loss + self.config.texture_weight * texture
-                    out["texture"] = texture.item()
+                    terms["texture"] = losses.texture_loss(self.texture_features, sr, hr, self.config.texture_patch)
+                    loss = loss + self.config.texture_weight * terms["texture"]
+            if len(terms) > 1:
+                terms["loss"] = loss
             self.g_opt.zero_grad(set_to_none=True)
             loss.backward()
             self.g_opt.step()
             self._update_ema()
-            return out | ({"loss": loss.item()} if len(out) > 1 else {})
+            # read back only after the step: on a GPU each .item() waits for the device
+            return {name: value.item() for name, value in terms.items()}
         return self._adversarial_step()
 
     def _adversarial_step(self) -> dict[str, float]:
