@@ -18,7 +18,7 @@ between neighbouring output pixels, by phase (column mod scale for horizontal st
 vertical ones), the largest phase over the mean of all, the larger of the two directions. A photo has
 little preferred phase (real inputs x4, Set14 / BSD68: ground truth 1.04 / 1.02); every interpolation has
 some (bicubic 1.17 / 1.20, photo-crisp-x4 1.19 / 1.22), and a generator that draws each input pixel as a
-tile with edges raises it (a GAN run's blocky mosaic over fur and grass, README "the mosaic": 1.20 / 1.22
+tile with edges raises it (a GAN run's blocky mosaic over fur and grass, docs/training-log.md "the mosaic": 1.20 / 1.22
 at step 2,500, clean at 200 %; BSD68 1.28 at 3,500; 1.30 / 1.35 at 5,400).
 
 A third column, *spectral rise*, catches fine stripes and dots at a period of 2-3 output pixels that
@@ -32,7 +32,7 @@ spectrum around 0.25 cycles/px that an interpolation leaves); the discriminator-
 1.66 at 3,000 steps, 2.0 at 4,500-5,000 (stripes faint at 200 %), 2.47 / 3.57 at 5,500 / 6,000 with
 96 px crops (stripes plain on zebra and tiger). ``--by-direction`` adds the rise along rows (vertical
 stripes) and along columns (horizontal) separately: ground truth 1.06 / 0.86, photo-crisp-x4 1.20 / 1.02;
-the random-features loss's direction bias showed there (README, "Where the stripes' direction comes from").
+the random-features loss's direction bias showed there (docs/training-log.md, "Where the stripes' direction comes from").
 """
 
 from __future__ import annotations
