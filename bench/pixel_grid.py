@@ -32,7 +32,8 @@ spectrum around 0.25 cycles/px that an interpolation leaves); the discriminator-
 1.66 at 3,000 steps, 2.0 at 4,500-5,000 (stripes faint at 200 %), 2.47 / 3.57 at 5,500 / 6,000 with
 96 px crops (stripes plain on zebra and tiger). ``--by-direction`` adds the rise along rows (vertical
 stripes) and along columns (horizontal) separately: ground truth 1.06 / 0.86, photo-crisp-x4 1.20 / 1.02;
-the random-features loss's direction bias showed there (docs/training-log.md, "Where the stripes' direction comes from").
+the random-features loss's direction bias showed there (docs/training-log.md, "Where the stripes' direction
+comes from").
 """
 
 from __future__ import annotations

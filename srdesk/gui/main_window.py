@@ -11,6 +11,7 @@ what the session holds. All image work is the engine's (imageio, run, batch).
 from __future__ import annotations
 
 import logging
+import textwrap
 import threading
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,17 @@ MAX_RECENT = 8
 def human_size(image: LoadedImage) -> str:
     width, height = image.size
     return f"{width}\u00d7{height}"
+
+
+def _model_tooltip(entry: registry.ModelEntry) -> str:
+    """The method's name, description and measured quality, one kind of input per line; wrapped, as a plain-text
+    tooltip is one line as wide as its text."""
+    text = textwrap.fill(f"{entry.name}: {entry.description}", 90)
+    quality = entry.quality()
+    if quality:
+        text += "\nMeasured:\n" + "\n".join(textwrap.fill(line, 90, subsequent_indent="  ")
+                                             for line in quality.split("; "))
+    return text
 
 
 class MainWindow(QMainWindow):
@@ -341,8 +353,7 @@ class MainWindow(QMainWindow):
             label = entry.display_name + ("" if installed else " (not installed)")
             self.model_combo.addItem(label, entry.name)
             index = self.model_combo.count() - 1
-            tip = f"{entry.name}: {entry.description}" + (f"\nMeasured: {entry.quality()}" if entry.quality() else "")
-            self.model_combo.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
+            self.model_combo.setItemData(index, _model_tooltip(entry), Qt.ItemDataRole.ToolTipRole)
             if not installed:
                 self.model_combo.model().item(index).setEnabled(False)  # type: ignore[attr-defined]
         if current is not None and self.model_combo.findData(current) >= 0:
@@ -798,9 +809,7 @@ class MainWindow(QMainWindow):
         if not name:
             return
         entry = registry.get(name)
-        quality = entry.quality()
-        measured = f"\nMeasured: {quality}" if quality else ""
-        self.model_combo.setToolTip(f"{entry.name}: {entry.description}{measured}")
+        self.model_combo.setToolTip(_model_tooltip(entry))
         if entry.learned and entry.scale:
             self.scale_spin.setToolTip(f"{entry.name} works at \u00d7{entry.scale}; other scales are derived")
         rows = [(w, entry.sampler) for w in self.sampler_rows] + [(self.strength_slider, entry.has_strength)]

@@ -588,3 +588,16 @@ def test_width_in_pixels_sets_the_scale_and_the_output_size_is_shown(qtbot, wind
     pick(window.model_combo, "bicubic")
     enhance(qtbot, window)
     assert window.result.size == (300, 225)
+
+
+def test_method_tooltip_shows_the_real_photo_numbers_first_in_lines_that_fit_a_screen(qtbot, window) -> None:
+    pick(window.model_combo, "photo-x4")
+    tip = window.model_combo.toolTip()
+    lines = tip.splitlines()
+    assert lines[0].startswith("photo-x4: Photos x4")
+    measured = lines[lines.index("Measured:") + 1:]
+    assert measured[0].startswith("real photos: Set5 ") and "over bicubic" in measured[0]
+    assert any(line.startswith("clean: Set5 ") for line in measured)
+    assert max(len(line) for line in lines) <= 90
+    index = window.model_combo.findData("photo-x4")
+    assert window.model_combo.itemData(index, Qt.ItemDataRole.ToolTipRole) == tip

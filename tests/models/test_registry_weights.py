@@ -57,6 +57,21 @@ def test_load_checked_weights(weights_folder: Path) -> None:
     assert out.pixels.shape == (20, 24, 3)
 
 
+def test_quality_puts_real_photos_first_with_gains_over_bicubic(weights_folder: Path) -> None:
+    card = json.loads((weights_folder / "mini-x4.json").read_text())
+    card["metrics"]["Set14"] = {"psnr": 27.0}
+    card["metrics_bicubic"] = {"Set5": {"psnr": 28.43}, "Set14": {"psnr": 26.09}}
+    card["metrics_real"] = {"Set5": {"psnr": 27.7}, "Set14": {"psnr": 24.9}}
+    card["metrics_real_bicubic"] = {"Set5": {"psnr": 26.64}, "Set14": {"psnr": 25.02}}
+    (weights_folder / "mini-x4.json").write_text(json.dumps(card))
+    assert registry.get("mini-x4").quality() == (
+        "real photos: Set5 27.70, Set14 24.90 dB (+1.06, -0.12 over bicubic); "
+        "clean: Set5 30.12, Set14 27.00 dB (+1.69, +0.91 over bicubic)")
+    del card["metrics_real_bicubic"]["Set14"]  # a gain is shown only against bicubic on the same sets
+    (weights_folder / "mini-x4.json").write_text(json.dumps(card))
+    assert registry.get("mini-x4").quality().startswith("real photos: Set5 27.70, Set14 24.90 dB; clean:")
+
+
 def test_tampered_weights_are_refused(weights_folder: Path) -> None:
     path = weights_folder / "mini-x4.safetensors"
     data = bytearray(path.read_bytes())
