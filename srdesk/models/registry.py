@@ -238,8 +238,8 @@ _LEARNED = [
                "a little less faithful; detail strength blends it back towards photo-x4",
                scale=4, weights="photo-crisp-x4", faithful="photo-x4", label="Photo \u2013 crisp \u00d74"),
     ModelEntry("photo-x2", "learned", "Photos x2, for real pictures: the native x2 counterpart of photo-x4; mostly "
-               "removes noise and blocks; photo-x4 set to x2 (it enlarges x4 and reduces) is 0.2-0.6 dB more "
-               "faithful for about a quarter more time",
+               "removes noise and blocks; photo-x4 set to x2 (it enlarges x4 and reduces) is 0.15-0.4 dB more "
+               "faithful on real photos (0.4-1.1 dB on clean ones) for about a quarter more time",
                scale=2, weights="photo-x2", label="Photo \u2013 natural \u00d72"),
     ModelEntry("photo-crisp-x2", "learned", "Photos x2, crisper: photo-x2 fine-tuned towards sharpened photos with a "
                "pixel loss; firmer edges and more visible detail while still cleaning noise and JPEG blocks; detail "
