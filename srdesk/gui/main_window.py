@@ -72,10 +72,9 @@ def _model_tooltip(entry: registry.ModelEntry) -> str:
     """The method's name, description and measured quality, one kind of input per line; wrapped, as a plain-text
     tooltip is one line as wide as its text."""
     text = textwrap.fill(f"{entry.name}: {entry.description}", 90)
-    quality = entry.quality()
-    if quality:
-        text += "\nMeasured:\n" + "\n".join(textwrap.fill(line, 90, subsequent_indent="  ")
-                                             for line in quality.split("; "))
+    lines = entry.quality_lines()
+    if lines:
+        text += "\nMeasured:\n" + "\n".join(textwrap.fill(line, 90, subsequent_indent="  ") for line in lines)
     return text
 
 

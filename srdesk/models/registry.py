@@ -178,8 +178,13 @@ class ModelEntry:
         return card is not None and (weights_dir() / card.weights_file).exists()
 
     def quality(self) -> str:
-        """One line: the card's measured Y-PSNR on Set5/Set14/BSD68, on realistic inputs first where it has
-        them ("real photos", the inputs people have), each with its gain over bicubic where measured."""
+        """One line: :meth:`quality_lines` joined by "; "."""
+        return "; ".join(self.quality_lines())
+
+    def quality_lines(self) -> list[str]:
+        """The card's measured Y-PSNR on Set5/Set14/BSD68, on realistic inputs first where it has them ("real
+        photos", the inputs people have), then clean, each with its gain over bicubic where measured; for
+        sampling models the likelihood on held-out faces. Empty without measurements."""
         if self.path is not None:  # an added model: what `srdesk-cli eval` recorded beside it
             import json
 
@@ -189,21 +194,20 @@ class ModelEntry:
                 card_data = {}
         else:
             card = self.card()
-            card_data = {} if card is None else {
-                "metrics": card.metrics, "metrics_bicubic": card.metrics_bicubic,
-                "metrics_real": card.metrics_real, "metrics_real_bicubic": card.metrics_real_bicubic}
+            card_data = {} if card is None else {key: getattr(card, key) for key in _METRIC_KEYS}
         metrics = card_data.get("metrics") or {}
-        parts = []
         real = _psnr_summary(card_data.get("metrics_real") or {}, card_data.get("metrics_real_bicubic") or {})
         clean = _psnr_summary(metrics, card_data.get("metrics_bicubic") or {})
-        if real:
-            parts.append(f"real photos: {real}" + (f"; clean: {clean}" if clean else ""))
-        elif clean:
-            parts.append(clean)
+        lines = [f"real photos: {real}"] if real else []
+        if clean:
+            lines.append(f"clean: {clean}" if real else clean)
         nll = metrics.get("nll_bits_per_subpixel", {})
         if "pixel_recursive" in nll and "bicubic" in nll:  # sampling models: likelihood on held-out faces
-            parts.append(f"test faces {nll['pixel_recursive']:.2f} bits/sub-pixel (bicubic {nll['bicubic']:.2f})")
-        return ", ".join(parts)
+            lines.append(f"test faces {nll['pixel_recursive']:.2f} bits/sub-pixel (bicubic {nll['bicubic']:.2f})")
+        return lines
+
+
+_METRIC_KEYS = ("metrics", "metrics_bicubic", "metrics_real", "metrics_real_bicubic")
 
 
 def _psnr_summary(metrics: dict[str, Any], bicubic: dict[str, Any]) -> str:
