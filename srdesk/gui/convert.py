@@ -25,3 +25,16 @@ def from_qimage(image: QImage) -> np.ndarray:
     width, height = converted.width(), converted.height()
     buffer = np.frombuffer(converted.constBits(), dtype=np.uint8, count=converted.sizeInBytes())
     return buffer.reshape(height, converted.bytesPerLine())[:, : width * 3].reshape(height, width, 3).copy()
+
+
+def arrays_from_qimage(image: QImage) -> tuple[np.ndarray, np.ndarray | None]:
+    """QImage -> (uint8 (H, W, 3) RGB, uint8 (H, W) alpha or None), copies; an alpha that is opaque
+    everywhere is None (a pasted screenshot often comes as ARGB with nothing transparent)."""
+    if not image.hasAlphaChannel():
+        return from_qimage(image), None
+    converted = image.convertToFormat(QImage.Format.Format_RGBA8888)  # straight (not premultiplied) alpha
+    width, height = converted.width(), converted.height()
+    buffer = np.frombuffer(converted.constBits(), dtype=np.uint8, count=converted.sizeInBytes())
+    rgba = buffer.reshape(height, converted.bytesPerLine())[:, : width * 4].reshape(height, width, 4)
+    alpha = rgba[:, :, 3]
+    return rgba[:, :, :3].copy(), None if alpha.min() == 255 else alpha.copy()

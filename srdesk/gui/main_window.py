@@ -11,13 +11,25 @@ what the session holds. All image work is the engine's (imageio, run, batch).
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import textwrap
 import threading
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QRectF, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence, QPixmap
+from PySide6.QtCore import QByteArray, QMimeData, QRectF, QSettings, QSize, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QIcon,
+    QImage,
+    QKeySequence,
+    QPixmap,
+)
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -49,7 +61,7 @@ from srdesk.core.resources import sample_photo
 from srdesk.engine import batch, pipeline, regions
 from srdesk.gui import preferences
 from srdesk.gui.batch_panel import BatchPanel
-from srdesk.gui.convert import to_qimage
+from srdesk.gui.convert import arrays_from_qimage, to_qimage
 from srdesk.gui.session import Session
 from srdesk.gui.viewer import CompareView, ImagePyramid
 from srdesk.gui.worker import Job, JobRunner, format_eta
@@ -95,6 +107,8 @@ class MainWindow(QMainWindow):
         self.original_image: ImagePyramid | None = None
         self._job: Job | None = None  # the Enhance in progress (the batch's job is the panel's)
         self.error_box: QMessageBox | None = None
+        self._paste_dir: Path | None = None  # pasted and dropped picture data, written as PNG while the window is open
+        self._pasted = 0
 
         self.setWindowTitle("srdesk")
         self.setAcceptDrops(True)
@@ -308,6 +322,11 @@ class MainWindow(QMainWindow):
         self._action("Add &model…", None, self.add_models_dialog, file_menu)
         file_menu.addSeparator()
         self._action("&Quit", QKeySequence.StandardKey.Quit, self.close, file_menu)
+
+        edit_menu = self.menuBar().addMenu("&Edit")
+        self.copy_action = self._action("&Copy result", QKeySequence.StandardKey.Copy, self.copy_result, edit_menu)
+        self.copy_action.setToolTip("The result on screen, to paste into another program")
+        self._action("&Paste", QKeySequence.StandardKey.Paste, self.paste, edit_menu)
 
         image_menu = self.menuBar().addMenu("&Image")
         self.enhance_action = self._action("&Enhance", [QKeySequence("Ctrl+E"), QKeySequence("Ctrl+Return")],
@@ -530,9 +549,11 @@ class MainWindow(QMainWindow):
         self.view.fit()
         self._show_box()
         notes = "; ".join(image.meta.notes)
-        self.setWindowTitle(f"srdesk \u2014 {path.name} ({human_size(image)})")
-        self.status_label.setText(f"{path.name}: {human_size(image)}" + (f" ({notes})" if notes else ""))
-        self._remember(path)
+        name = "Pasted picture" if self.is_pasted(path) else path.name
+        self.setWindowTitle(f"srdesk \u2014 {name} ({human_size(image)})")
+        self.status_label.setText(f"{name}: {human_size(image)}" + (f" ({notes})" if notes else ""))
+        if not self.is_pasted(path):  # it lives only as long as the window
+            self._remember(path)
         self._update_actions()
         self.imageLoaded.emit()
 
@@ -693,14 +714,20 @@ class MainWindow(QMainWindow):
     def save_result(self) -> None:
         """Save beside the original under the batch naming pattern (never over anything)."""
         target = self.suggested_output()
-        if target is not None:
+        if target is not None and self.source_path is not None and self.is_pasted(self.source_path):
+            self.save_result_as()  # a pasted picture has no folder of its own to save beside
+        elif target is not None:
             self._save_to(target, overwrite=False)
 
     def save_result_as(self) -> None:
         target = self.suggested_output()
         if target is None:
             return
-        start_dir = str(self.settings.value("files/last_save_dir", str(target.parent)))
+        beside = target.parent
+        if self.source_path is not None and self.is_pasted(self.source_path):
+            beside = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+                          or Path.home())
+        start_dir = str(self.settings.value("files/last_save_dir", str(beside)))
         path, _ = QFileDialog.getSaveFileName(self, "Save the enhanced photo", str(Path(start_dir) / target.name),
                                               "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp);;TIFF (*.tif *.tiff)")
         if path:
@@ -778,13 +805,12 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ drops
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.mimeData().hasUrls():
+        if event.mimeData().hasUrls() or event.mimeData().hasImage():
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         event.acceptProposedAction()
-        self.handle_drop(paths)
+        self.open_mime(event.mimeData())
 
     def handle_drop(self, paths: list[str]) -> None:
         """One file opens it; several files or any folder go to the batch queue."""
@@ -792,6 +818,61 @@ class MainWindow(QMainWindow):
             self.open_path(Path(paths[0]))
         elif paths:
             self.add_to_batch(paths)
+
+    def open_mime(self, data: QMimeData) -> bool:
+        """What a drop or Paste carries: files (as a drop of them), else picture data, else a path as text."""
+        paths = [u.toLocalFile() for u in data.urls() if u.isLocalFile()] if data.hasUrls() else []
+        if paths:
+            self.handle_drop(paths)
+            return True
+        if data.hasImage():
+            image = data.imageData()
+            if isinstance(image, QImage) and not image.isNull():
+                self.open_picture(image)
+                return True
+        text = data.text().strip() if data.hasText() else ""
+        if text and "\n" not in text and Path(text).expanduser().exists():
+            self.handle_drop([str(Path(text).expanduser())])
+            return True
+        return False
+
+    # ------------------------------------------------------------------ clipboard
+    def paste(self) -> None:
+        """Ctrl+V: a copied picture (a screenshot, an image from a web page) opens as the photo; copied files
+        open as if dropped."""
+        if not self.open_mime(QGuiApplication.clipboard().mimeData()):
+            self.status_label.setText("Nothing to paste: copy a picture, or a photo file, first")
+
+    def copy_result(self) -> None:
+        """Ctrl+C: the result on screen (the picked sample), 8 bits, with its transparency."""
+        results = self.session.results
+        if results is None or self.session.saveable() is None:
+            self.status_label.setText("Nothing to copy yet: Enhance first")
+            return
+        picture = results.views[results.selected].levels[0]
+        QGuiApplication.clipboard().setImage(picture)
+        self.status_label.setText(f"Copied the result ({picture.width()}\u00d7{picture.height()})")
+
+    def is_pasted(self, path: Path) -> bool:
+        return self._paste_dir is not None and Path(path).parent == self._paste_dir
+
+    def open_picture(self, image: QImage) -> None:
+        """Picture data without a file: written losslessly (PNG) to a folder that lives as long as the
+        window, then opened like any photo (the pipeline, the before view and Save work on files)."""
+        if self._paste_dir is None:
+            self._paste_dir = Path(tempfile.mkdtemp(prefix="srdesk-pasted-")).resolve()
+        self._pasted += 1
+        path = self._paste_dir / f"pasted-{self._pasted}.png"
+        pixels, alpha = arrays_from_qimage(image)
+
+        def work(progress: Any, cancel: threading.Event) -> Path:
+            return imageio.save(LoadedImage(pixels, alpha, imageio.ImageMeta()), path)  # 8-bit, as copied
+
+        job = Job(work, "paste")
+        job.signals.finished.connect(self.open_path)
+        job.signals.failed.connect(lambda message: self.show_error("Could not open the pasted picture", message))
+        self.status_label.setText("Opening the pasted picture…")
+        self.jobs.start(job, "io")
 
     # ------------------------------------------------------------------ misc
     def show_error(self, title: str, message: str) -> None:
@@ -872,6 +953,7 @@ class MainWindow(QMainWindow):
         self.save_button.setEnabled(has_result and not running)
         self.save_action.setEnabled(has_result)
         self.save_as_action.setEnabled(has_result)
+        self.copy_action.setEnabled(has_result)
         self.cancel_action.setEnabled(running)
 
     def detect_devices(self) -> None:
@@ -914,6 +996,8 @@ class MainWindow(QMainWindow):
         self.jobs.cancel_all()
         self.save_settings()
         self.jobs.wait(5000)
+        if self._paste_dir is not None:
+            shutil.rmtree(self._paste_dir, ignore_errors=True)
         super().closeEvent(event)
 
     def showEvent(self, event: Any) -> None:

@@ -601,3 +601,75 @@ def test_method_tooltip_shows_the_real_photo_numbers_first_in_lines_that_fit_a_s
     assert max(len(line) for line in lines) <= 90
     index = window.model_combo.findData("photo-x4")
     assert window.model_combo.itemData(index, Qt.ItemDataRole.ToolTipRole) == tip
+
+
+def test_paste_opens_a_copied_picture_and_copy_gives_the_result(qtbot, window, monkeypatch, tmp_path: Path) -> None:
+    from PySide6.QtGui import QGuiApplication, QImage, QKeySequence
+    from PySide6.QtWidgets import QFileDialog
+
+    from srdesk.gui.convert import arrays_from_qimage, to_qimage
+
+    y, x = np.mgrid[0:30, 0:40]
+    rgb = np.stack([x * 6, y * 8, (x + y) * 3], axis=2).astype(np.uint8)
+    alpha = np.where(x < 20, 255, 90).astype(np.uint8)  # half of it see-through, as a cut-out
+    clipboard = QGuiApplication.clipboard()
+    clipboard.setImage(to_qimage(rgb, alpha))
+    with qtbot.waitSignal(window.imageLoaded, timeout=10_000):
+        paste = next(a for a in window.findChildren(type(window.copy_action))
+                     if a.shortcuts() and a.shortcuts()[0] == QKeySequence(QKeySequence.StandardKey.Paste))
+        paste.trigger()
+    assert window.windowTitle().startswith("srdesk \u2014 Pasted picture") and "40\u00d730" in window.windowTitle()
+    np.testing.assert_array_equal(window.source.pixels, rgb)  # the pasted pixels, losslessly
+    np.testing.assert_array_equal(window.source.alpha, alpha)
+    view = window.view  # and it is what the view paints (a point in the opaque half)
+    point = QPointF(view.width() * 0.3, view.height() * 0.5)
+    frame = view.widget_to_frame(point)
+    expected = rgb[int(frame.y()), int(frame.x())]
+    assert frame.x() < 18
+    painted = view.grab().toImage().pixelColor(point.toPoint())
+    assert np.abs(np.array(painted.getRgb()[:3]) - expected).max() <= 16
+    assert not window._recent(), "a pasted picture is not a file to reopen later"
+
+    assert not window.copy_action.isEnabled()
+    pick(window.model_combo, "nearest")
+    window.scale_spin.setValue(2)
+    enhance(qtbot, window)
+    clipboard.clear()
+    window.copy_action.trigger()
+    copied_rgb, copied_alpha = arrays_from_qimage(clipboard.image())
+    np.testing.assert_array_equal(copied_rgb, np.repeat(np.repeat(rgb, 2, 0), 2, 1))
+    np.testing.assert_array_equal(copied_alpha, np.repeat(np.repeat(alpha, 2, 0), 2, 1))
+
+    # Save has no folder beside a pasted picture: it asks where, and nothing is written in the paste folder
+    asked: list[str] = []
+    target = tmp_path / "kept.png"
+
+    def dialog(_parent, _title, start, _filters):
+        asked.append(start)
+        return str(target), ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", dialog)
+    with qtbot.waitSignal(window.saved, timeout=10_000):
+        window.save_result()
+    assert asked and Path(asked[0]).name.startswith("pasted-1")
+    with Image.open(target) as saved:
+        assert saved.size == (80, 60) and saved.mode == "RGBA"
+    paste_dir = window.source_path.parent
+    window.close()
+    assert not paste_dir.exists(), "the pasted pictures go with the window"
+
+
+def test_paste_of_copied_files_opens_them_like_a_drop(qtbot, window, test_photo: Path) -> None:
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QGuiApplication
+
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(test_photo))])
+    QGuiApplication.clipboard().setMimeData(data)
+    with qtbot.waitSignal(window.imageLoaded, timeout=10_000):
+        window.paste()
+    assert window.source_path == test_photo.resolve() and "photo.png" in window.windowTitle()
+    QGuiApplication.clipboard().setText("no picture here")
+    window.paste()
+    assert window.status_label.text().startswith("Nothing to paste")
+    assert window.source_path == test_photo.resolve()
