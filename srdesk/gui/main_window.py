@@ -11,6 +11,7 @@ what the session holds. All image work is the engine's (imageio, run, batch).
 from __future__ import annotations
 
 import logging
+import math
 import shutil
 import tempfile
 import textwrap
@@ -93,6 +94,7 @@ def _model_tooltip(entry: registry.ModelEntry) -> str:
 class MainWindow(QMainWindow):
     imageLoaded = Signal()
     resultReady = Signal()
+    previewReady = Signal()
     enhanceCancelled = Signal()
     errorShown = Signal(str)
     saved = Signal(object)  # Path
@@ -137,6 +139,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self._build_status_bar()
         self._build_menus()
+        self.model_combo.currentIndexChanged.connect(lambda _index: self._update_actions())  # samplers: no preview
         self._restore_settings()
         self._update_actions()
 
@@ -240,6 +243,10 @@ class MainWindow(QMainWindow):
         self.enhance_button.setObjectName("enhanceButton")
         self.enhance_button.setDefault(True)
         self.enhance_button.clicked.connect(self.enhance)
+        self.preview_button = QPushButton("Preview the part in view")
+        self.preview_button.setToolTip("Enhance only what the view shows, with these settings, in seconds (P); "
+                                       "zoom in first to look closely. Enhance makes the whole photo.")
+        self.preview_button.clicked.connect(self.preview)
         self.save_button = QPushButton("Save result…")
         self.save_button.clicked.connect(self.save_result_as)
 
@@ -264,6 +271,7 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(panel)
         layout.addLayout(form)
         layout.addWidget(self.enhance_button)
+        layout.addWidget(self.preview_button)
         layout.addWidget(self.save_button)
         layout.addWidget(self.samples_list)
         layout.addSpacing(12)
@@ -274,7 +282,7 @@ class MainWindow(QMainWindow):
         self.lens_box.toggled.connect(lambda on: self.lens_action.setChecked(on))
         layout.addWidget(self.lens_box)
         hint = QLabel("Drag the divider to compare. Wheel: zoom, drag: pan, T: flip before/after, "
-                      "M: magnifier lens.")
+                      "M: magnifier lens, P: preview the part in view.")
         hint.setWordWrap(True)
         hint.setObjectName("hint")
         layout.addWidget(hint)
@@ -326,11 +334,12 @@ class MainWindow(QMainWindow):
         edit_menu = self.menuBar().addMenu("&Edit")
         self.copy_action = self._action("&Copy result", QKeySequence.StandardKey.Copy, self.copy_result, edit_menu)
         self.copy_action.setToolTip("The result on screen, to paste into another program")
-        self._action("&Paste", QKeySequence.StandardKey.Paste, self.paste, edit_menu)
+        self.paste_action = self._action("&Paste", QKeySequence.StandardKey.Paste, self.paste, edit_menu)
 
         image_menu = self.menuBar().addMenu("&Image")
         self.enhance_action = self._action("&Enhance", [QKeySequence("Ctrl+E"), QKeySequence("Ctrl+Return")],
                                            self.enhance, image_menu)
+        self.preview_action = self._action("&Preview the part in view", QKeySequence("P"), self.preview, image_menu)
         self.cancel_action = self._action("&Cancel", QKeySequence("Esc"), self.cancel, image_menu)
 
         view_menu = self.menuBar().addMenu("&View")
@@ -607,6 +616,55 @@ class MainWindow(QMainWindow):
         self.status_label.setText(f"Enhancing with {settings['model']} \u00d7{settings['scale']:g}…")
         self._update_actions(running=True)
         self.jobs.start(self._job, "model")
+
+    def preview(self) -> None:
+        """Enhance only the part of the photo the view shows (at most PREVIEW_MAX_PIXELS of it), with the
+        settings as they are: the pixels the whole photo's result will have there, in seconds."""
+        photo = self.session.photo
+        if photo is None or self.busy():
+            return
+        request = self.enhance_request()
+        entry = registry.get(request.model)
+        if entry.sampler:
+            self.status_label.setText(f"{entry.display_name} makes a new guess each time: mark a face and Enhance")
+            return
+        visible = self.view.visible_region()
+        if visible.isEmpty():
+            self.status_label.setText("No part of the photo is in view: Ctrl+0 fits it")
+            return
+        height, width = photo.image.pixels.shape[:2]
+        box = regions.preview_box(regions.Box(math.floor(visible.left() * width), math.floor(visible.top() * height),
+                                              math.ceil(visible.right() * width), math.ceil(visible.bottom() * height)),
+                                  height, width)
+        region = QRectF(box.left / width, box.top / height, box.width / width, box.height / height)
+
+        def work(progress: Any, cancel: threading.Event) -> QImage:
+            part = regions.enhance_region(request, photo.image, box, progress, cancel)
+            return to_qimage(part.pixels, part.alpha)
+
+        self._job = Job(work, f"preview {photo.path}")
+        self._job.signals.progress.connect(self._on_progress)
+        self._job.signals.finished.connect(
+            lambda picture, gen=photo.generation: self._on_preview(entry, gen, region, box, picture))
+        self._job.signals.failed.connect(self._on_enhance_failed)
+        self._job.signals.cancelled.connect(self._on_cancelled)
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.status_label.setText(f"Previewing {box.width}\u00d7{box.height} px with {request.model} "
+                                  f"\u00d7{request.scale:g}…")
+        self._update_actions(running=True)
+        self.jobs.start(self._job, "model")
+
+    def _on_preview(self, entry: registry.ModelEntry, generation: int, region: QRectF, box: regions.Box,
+                    picture: QImage) -> None:
+        self._finish_run()
+        if self.session.photo is None or self.session.photo.generation != generation:
+            return  # another photo was opened meanwhile
+        self.view.set_preview(picture, region, f"Preview: {entry.display_name}")
+        self.status_label.setText(f"Preview of {box.width}\u00d7{box.height} px with {entry.display_name}; "
+                                  "Enhance makes the whole photo")
+        self.previewReady.emit()
 
     def cancel(self) -> None:
         """Cancel the job in front (Esc): the Enhance or the batch the user is waiting on, nothing else."""
@@ -949,6 +1007,10 @@ class MainWindow(QMainWindow):
         running = self._job is not None if running is None else running
         has_source, has_result = self.source is not None, self.result is not None
         self.enhance_button.setEnabled(has_source and not running)
+        name = self.model_combo.currentData()
+        can_preview = has_source and not running and not (name and registry.get(name).sampler)
+        self.preview_button.setEnabled(can_preview)
+        self.preview_action.setEnabled(can_preview)
         self.enhance_action.setEnabled(has_source and not running)
         self.save_button.setEnabled(has_result and not running)
         self.save_action.setEnabled(has_result)

@@ -8,6 +8,10 @@ construction. The "before" image is drawn at the "after" image's size. Modes:
 * ``side``: the left and right halves each show the same image region;
 * ``before`` / ``after``: one image only (the toggle key flips them).
 
+A preview (``set_preview``) is a result of one part of the photo: the after
+side shows it where it lies, over the full result when there is one, else
+over the dimmed, smoothly enlarged original, outlined and labelled.
+
 A magnifier lens (``set_lens``) follows the cursor and shows before (left
 half) and after (right half) of the point under it at 1:1 or closer, over
 whatever the view shows.
@@ -87,6 +91,8 @@ class CompareView(QWidget):
         self._box_origin = QPointF()
         self.lens = False  # the magnifier lens follows the cursor
         self._cursor: QPointF | None = None
+        # (picture, where it lies as fractions of the frame, label): a result of part of the photo
+        self._preview: tuple[QImage, QRectF, str] | None = None
 
     # -- content ---------------------------------------------------------------
     def set_images(self, before: QImage | ImagePyramid | None, after: QImage | ImagePyramid | None) -> None:
@@ -96,6 +102,7 @@ class CompareView(QWidget):
         is turned into one here, on the GUI thread.
         """
         had_result = self._after is not None
+        self._preview = None
         self._before = _as_pyramid(before)
         self._after = _as_pyramid(after)
         keep_view = had_result and self._after is not None and self._after.levels[0].size() == self._size
@@ -123,7 +130,28 @@ class CompareView(QWidget):
         return self._after
 
     def has_result(self) -> bool:
-        return self._after is not None and self._before is not None
+        """Something to compare: a result (or a preview) and the original."""
+        return (self._after is not None or self._preview is not None) and self._before is not None
+
+    def set_preview(self, picture: QImage | None, region: QRectF | None = None, label: str = "Preview") -> None:
+        """Show ``picture``, a result of part of the photo, where it lies (``region``: fractions of the frame)
+        on the after side; None removes it. Showing new images removes it too."""
+        self._preview = None if picture is None or region is None else (picture, QRectF(region), label)
+        self.update()
+
+    def preview(self) -> tuple[QImage, QRectF, str] | None:
+        return self._preview
+
+    def visible_region(self) -> QRectF:
+        """The part of the frame the view shows (one half, side by side), as fractions of the frame."""
+        if not self._size.isValid() or self._size.isEmpty():
+            return QRectF()
+        pane = self.panes()[0][1]
+        frame = self.frame_rect_in(pane).intersected(pane)
+        origin = self.frame_rect_in(pane).topLeft()
+        width, height = self._size.width() * self.zoom, self._size.height() * self.zoom
+        return QRectF((frame.left() - origin.x()) / width, (frame.top() - origin.y()) / height,
+                      frame.width() / width, frame.height() / height)
 
     def frame_size(self) -> QSize:
         return QSize(self._size)
@@ -230,7 +258,7 @@ class CompareView(QWidget):
             return [("before", left, left), ("after", right, right)]
         if self.mode in ("before", "after"):
             return [(self.mode, full, full)]
-        if self._after is None:
+        if self._after is None and self._preview is None:
             return [("before", full, full)]
         split = full.width() * self.slider
         return [("after", full, full), ("before", full, QRectF(0, 0, split, full.height()))]
@@ -268,6 +296,48 @@ class CompareView(QWidget):
             painter.drawImage(dst, level, src)
         painter.restore()
 
+    def _draw_side(self, painter: QPainter, which: str, view: QRectF, pane: QRectF, lens: bool = False) -> None:
+        """One side in ``pane``: the before image, or the after image with the preview over it."""
+        pyramid = self._before if which == "before" else self._after
+        base = pyramid or self._after or self._before
+        if base is not None:
+            stand_in = which == "after" and pyramid is None  # the original, where no result has been made yet
+            smooth = not lens and ((which == "before" and self.before_smooth) or stand_in)
+            self._draw(painter, base, view, pane, smooth=smooth)
+        if which != "after" or self._preview is None:
+            return
+        picture, region, _label = self._preview
+        frame = self.frame_rect_in(view)
+        patch = QRectF(frame.left() + region.left() * frame.width(), frame.top() + region.top() * frame.height(),
+                       region.width() * frame.width(), region.height() * frame.height())
+        painter.save()
+        painter.setClipRect(pane, Qt.ClipOperation.IntersectClip)
+        if self._after is None and not lens:  # the original stands in around the preview: dim it
+            around = QPainterPath()
+            around.addRect(frame.intersected(pane))
+            inside = QPainterPath()
+            inside.addRect(patch)
+            painter.fillPath(around.subtracted(inside), QColor(0, 0, 0, 120))
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, patch.width() < picture.width())
+        painter.drawImage(patch, picture)
+        if not lens:
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(QPen(QColor(255, 255, 255, 210), 1, Qt.PenStyle.DashLine))
+            painter.drawRect(patch)
+        painter.restore()
+
+    def _preview_label(self, painter: QPainter, view: QRectF, pane: QRectF) -> None:
+        """The preview's name at its top left corner, where that is on the after side."""
+        if self._preview is None:
+            return
+        _picture, region, label = self._preview
+        frame = self.frame_rect_in(view)
+        corner = QPointF(frame.left() + region.left() * frame.width() + 6,
+                         frame.top() + region.top() * frame.height() + 6)
+        corner = QPointF(max(corner.x(), pane.left() + 6), max(corner.y(), pane.top() + 36))
+        if pane.contains(corner):
+            self._label(painter, corner, label)
+
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), self.palette().color(self.backgroundRole()).darker(115))
@@ -277,11 +347,7 @@ class CompareView(QWidget):
                              "Open a photo (Ctrl+O) or drop photos and folders here")
             return
         for which, view, clip in self.panes():
-            pyramid = self._before if which == "before" else self._after
-            if pyramid is None:
-                pyramid = self._after if which == "before" else self._before
-            if pyramid is not None:
-                self._draw(painter, pyramid, view, clip, smooth=which == "before" and self.before_smooth)
+            self._draw_side(painter, which, view, clip)
         if self.mode == "slider" and self.has_result():
             x = self.width() * self.slider
             painter.setPen(QPen(QColor(255, 255, 255, 230), 2))
@@ -290,13 +356,19 @@ class CompareView(QWidget):
             painter.drawEllipse(QPointF(x, self.height() / 2), 9, 9)
             self._label(painter, QPointF(8, 8), "Before")
             self._label(painter, QPointF(self.width() - 60, 8), "After")
+            self._preview_label(painter, QRectF(self.rect()), QRectF(self.width() * self.slider, 0,
+                                                                      self.width(), self.height()))
         elif self.mode == "side" and self.has_result():
             painter.setPen(QPen(QColor(255, 255, 255, 200), 1))
             painter.drawLine(QPointF(self.width() / 2, 0), QPointF(self.width() / 2, self.height()))
             self._label(painter, QPointF(8, 8), "Before")
             self._label(painter, QPointF(self.width() / 2 + 8, 8), "After")
+            right = QRectF(self.width() / 2, 0, self.width() / 2, self.height())
+            self._preview_label(painter, right, right)
         elif self.mode in ("before", "after") and self.has_result():
             self._label(painter, QPointF(8, 8), self.mode.capitalize())
+            if self.mode == "after":
+                self._preview_label(painter, QRectF(self.rect()), QRectF(self.rect()))
         if self.box is not None:
             view = self.panes()[0][1]
             frame = self.frame_rect_in(view)
@@ -327,9 +399,7 @@ class CompareView(QWidget):
         halves = [("before", QRectF(lens_view.left(), lens_view.top(), radius, 2 * radius)),
                   ("after", QRectF(at.x(), lens_view.top(), radius, 2 * radius))]
         for which, half in halves:
-            pyramid = (self._before if which == "before" else self._after) or self._after or self._before
-            if pyramid is not None:
-                self._draw(painter, pyramid, lens_view, half, smooth=False)
+            self._draw_side(painter, which, lens_view, half, lens=True)
         painter.restore()
         self.zoom, self.centre = saved_zoom, saved_centre
         painter.setPen(QPen(QColor(255, 255, 255, 230), 2))

@@ -604,7 +604,7 @@ def test_method_tooltip_shows_the_real_photo_numbers_first_in_lines_that_fit_a_s
 
 
 def test_paste_opens_a_copied_picture_and_copy_gives_the_result(qtbot, window, monkeypatch, tmp_path: Path) -> None:
-    from PySide6.QtGui import QGuiApplication, QImage, QKeySequence
+    from PySide6.QtGui import QGuiApplication, QKeySequence
     from PySide6.QtWidgets import QFileDialog
 
     from srdesk.gui.convert import arrays_from_qimage, to_qimage
@@ -615,9 +615,8 @@ def test_paste_opens_a_copied_picture_and_copy_gives_the_result(qtbot, window, m
     clipboard = QGuiApplication.clipboard()
     clipboard.setImage(to_qimage(rgb, alpha))
     with qtbot.waitSignal(window.imageLoaded, timeout=10_000):
-        paste = next(a for a in window.findChildren(type(window.copy_action))
-                     if a.shortcuts() and a.shortcuts()[0] == QKeySequence(QKeySequence.StandardKey.Paste))
-        paste.trigger()
+        assert window.paste_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Paste)
+        window.paste_action.trigger()
     assert window.windowTitle().startswith("srdesk \u2014 Pasted picture") and "40\u00d730" in window.windowTitle()
     np.testing.assert_array_equal(window.source.pixels, rgb)  # the pasted pixels, losslessly
     np.testing.assert_array_equal(window.source.alpha, alpha)
@@ -673,3 +672,82 @@ def test_paste_of_copied_files_opens_them_like_a_drop(qtbot, window, test_photo:
     window.paste()
     assert window.status_label.text().startswith("Nothing to paste")
     assert window.source_path == test_photo.resolve()
+
+
+def test_a_preview_is_painted_where_it_lies_over_the_dimmed_original(qtbot) -> None:
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QColor
+
+    from srdesk.gui.viewer import CompareView
+
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.resize(400, 300)
+    view.show()
+    view.set_images(solid(QColor(128, 128, 128), 40, 30), None)
+    view.fit()
+    assert not view.has_result()
+    view.set_preview(solid(QColor("white"), 80, 60), QRectF(0.25, 0.25, 0.5, 0.5))
+    assert view.has_result()  # something to compare: the slider is there
+    view.set_slider(0.0)  # the after side everywhere
+    frame = view.frame_rect_in(QRectF(view.rect()))
+    inside = QPointF(frame.center())
+    corner = QPointF(frame.left() + frame.width() * 0.1, frame.top() + frame.height() * 0.1)
+    painted = view.grab().toImage()
+    assert painted.pixelColor(inside.toPoint()).lightness() > 245  # the preview, where it lies
+    assert painted.pixelColor(corner.toPoint()).lightness() < 100  # the original around it, dimmed
+    view.set_slider(1.0)
+    painted = view.grab().toImage()
+    assert abs(painted.pixelColor(inside.toPoint()).lightness() - 128) <= 2  # the before side: the original
+    view.set_images(solid(QColor(128, 128, 128), 40, 30), None)
+    assert view.preview() is None and not view.has_result()
+
+
+def test_preview_enhances_the_part_in_view_with_the_full_results_pixels(qtbot, window, tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    path = tmp_path / "noisy.png"
+    Image.fromarray(rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)).save(path)
+    open_photo(qtbot, window, path)
+    pick(window.model_combo, "bicubic")
+    window.scale_spin.setValue(3)
+    view = window.view
+    view.set_zoom(12.0)  # about 57x57 of the 80x60 photo's pixels in view, each 4x4 screen pixels per result pixel
+    view.pan_by(40, 24)
+    visible = view.visible_region()
+    assert 0 < visible.width() < 1 and 0 < visible.height() < 1
+    with qtbot.waitSignal(window.previewReady, timeout=30_000):
+        window.preview_action.trigger()
+    picture, region, label = view.preview()
+    assert picture.width() >= 3 * 50
+    assert "bicubic" in label.lower()
+    # the preview covers what was in view (to whole pixels of the photo) and no more
+    assert region.contains(visible.adjusted(0.001, 0.001, -0.001, -0.001)) and region.width() < visible.width() + 0.03
+    assert window.result is None and not window.save_action.isEnabled()  # nothing to save: it is a preview
+    from srdesk.core.request import EnhanceRequest
+    from srdesk.engine import pipeline
+
+    full = pipeline.run(EnhanceRequest(model="bicubic", scale=3, integer_output=True),
+                        window.source)[0].pixels  # what Enhance will make
+    view.set_slider(0.0)  # the after side everywhere
+    painted = view.grab().toImage()
+    checked = 0
+    for fx, fy in ((0.3, 0.4), (0.5, 0.5), (0.7, 0.6)):
+        point = QPointF(view.width() * fx, view.height() * fy)
+        frame = view.widget_to_frame(point)
+        y, x = int(frame.y() * 3), int(frame.x() * 3)
+        near = full[max(0, y - 1) : y + 2, max(0, x - 1) : x + 2].reshape(-1, 3).astype(int)
+        colour = np.array(painted.pixelColor(point.toPoint()).getRgb()[:3])
+        assert np.all(colour >= near.min(0) - 2) and np.all(colour <= near.max(0) + 2), (colour, near)
+        # and it is not the original's pixels painted larger (noise: bicubic differs from them)
+        checked += int(np.abs(colour - window.source.pixels[int(frame.y()), int(frame.x())]).max() > 8)
+    assert checked >= 2
+    enhance(qtbot, window)  # the whole photo replaces the preview
+    assert view.preview() is None and window.result is not None
+
+
+def test_a_sampling_model_offers_no_preview(qtbot, tiny_sampler, window, test_photo: Path) -> None:
+    open_photo(qtbot, window, test_photo)
+    pick(window.model_combo, "bicubic")
+    assert window.preview_button.isEnabled()
+    pick(window.model_combo, tiny_sampler.name)
+    assert not window.preview_button.isEnabled() and not window.preview_action.isEnabled()

@@ -48,3 +48,40 @@ def test_enhance_box_replaces_only_the_box(tiny_sampler) -> None:
 def test_enhance_box_needs_a_sampling_model() -> None:
     with pytest.raises(InvalidParameter, match="not a sampling model"):
         regions.enhance_box(EnhanceRequest(model="bicubic"), np.zeros((20, 20, 3), np.float32), Box(0, 0, 8, 8))
+
+
+@pytest.mark.parametrize("box", [Box(20, 12, 44, 30), Box(0, 0, 17, 9), Box(50, 35, 64, 48)])
+def test_a_preview_region_has_the_full_results_pixels(tiny_model, photo: np.ndarray, box: Box) -> None:
+    """Inside the photo and at its edges: the context around the box makes it the full result's part."""
+    request = EnhanceRequest(model="tiny-x4", scale=4, device="cpu", precision="exact")
+    full = pipeline.run(request, photo)[0].pixels
+    part = regions.enhance_region(request, photo, box).pixels
+    assert part.shape == (box.height * 4, box.width * 4, 3)
+    np.testing.assert_allclose(part, full[box.top * 4 : box.bottom * 4, box.left * 4 : box.right * 4], atol=1e-5)
+    # without the context it would not be (the test above is not vacuous)
+    bare = regions.enhance_region(request.with_(overlap=0), photo, box).pixels
+    assert np.abs(bare - full[box.top * 4 : box.bottom * 4, box.left * 4 : box.right * 4]).max() > 1 / 255
+
+
+def test_a_preview_at_an_uneven_scale_lines_up_with_the_full_result(photo: np.ndarray) -> None:
+    request = EnhanceRequest(model="bicubic", scale=2.5)
+    full = pipeline.run(request, photo)[0].pixels  # 120x160
+    box = Box(10, 8, 30, 24)
+    part = regions.enhance_region(request, photo, box).pixels
+    assert part.shape == (40, 50, 3)
+    np.testing.assert_allclose(part, full[20:60, 25:75], atol=1e-4)
+
+
+def test_preview_box_keeps_a_small_view_and_shrinks_a_large_one_around_its_centre() -> None:
+    assert regions.preview_box(Box(-5, 10, 50, 40), 100, 200, max_pixels=10_000) == Box(0, 10, 50, 40)
+    big = regions.preview_box(Box(0, 0, 400, 200), 300, 500, max_pixels=20_000)
+    assert big.width * big.height <= 20_000 and abs(big.width / big.height - 2) < 0.05
+    assert abs((big.left + big.right) / 2 - 200) <= 1 and abs((big.top + big.bottom) / 2 - 100) <= 1
+    outside = regions.preview_box(Box(500, 400, 600, 500), 300, 500)  # scrolled past the photo
+    assert 0 <= outside.left < outside.right <= 500 and 0 <= outside.top < outside.bottom <= 300
+
+
+def test_a_sampling_model_has_no_preview(tiny_sampler) -> None:
+    request = EnhanceRequest(model=tiny_sampler.name, scale=4, device="cpu")
+    with pytest.raises(InvalidParameter, match="guess"):
+        regions.enhance_region(request, np.zeros((16, 16, 3), np.float32), Box(0, 0, 8, 8))
