@@ -146,7 +146,8 @@ def cmd_enhance(args: argparse.Namespace) -> int:
         if item.status == "done":
             bar.write(f"{item.source} -> {item.output}" + (f" ({item.message})" if item.message else ""))
         elif item.status == "failed":
-            bar.write(f"FAILED {item.message}", file=sys.stderr)
+            named = item.message.startswith(item.source.name)  # load errors name the file themselves
+            bar.write(f"FAILED {item.message if named else f'{item.source.name}: {item.message}'}", file=sys.stderr)
 
     def on_progress(item: batch.BatchItem, done: int, total: int) -> None:
         bar.set_postfix_str(f"tile {done}/{total}")

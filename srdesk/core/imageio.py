@@ -50,6 +50,10 @@ FORMATS = {  # extension -> (Pillow format name, canonical extension)
 OUTPUT_FORMATS, READABLE_SUFFIXES, TRAINING_SUFFIXES = constants.OUTPUT_FORMATS, constants.READABLE_SUFFIXES, \
     constants.TRAINING_SUFFIXES
 SIXTEEN_BIT_FORMATS = {"PNG", "TIFF"}
+# the longest side a file of the format can hold (libwebp's 14-bit sizes; JPEG's 16-bit header fields);
+# PNG, TIFF and BMP hold more than srdesk makes
+MAX_SIDE = {"WEBP": 16383, "JPEG": 65535}
+FORMAT_NAMES = {"WEBP": "WebP"}  # as people write them, where Pillow's differ
 ALPHA_FORMATS = {"PNG", "WEBP", "TIFF"}
 
 EXIF_ORIENTATION = 0x0112
@@ -418,6 +422,15 @@ def from_array(pixels: np.ndarray, alpha: np.ndarray | None = None, meta: ImageM
 # saving
 # ---------------------------------------------------------------------------
 
+def check_output_size(pil_format: str, width: int, height: int) -> None:
+    """Raise :class:`OutputError`, saying what to do, when a ``pil_format`` file cannot hold width x height."""
+    limit = MAX_SIDE.get(pil_format)
+    if limit is not None and max(width, height) > limit:
+        name = FORMAT_NAMES.get(pil_format, pil_format)
+        raise OutputError(f"a {name} file holds at most {limit} pixels on a side, and this result is "
+                          f"{width}\u00d7{height}: save it as PNG or TIFF, or enlarge less")
+
+
 def output_format(path: Path, fmt: str | None) -> tuple[str, str]:
     """(Pillow format, canonical extension) from an explicit name or the suffix."""
     key = (fmt or path.suffix.lstrip(".")).lower()
@@ -516,6 +529,7 @@ def encode(pixels: np.ndarray | Image.Image, alpha: np.ndarray | None, meta: Ima
     """
     if not 1 <= quality <= 100:
         raise InvalidParameter(f"quality must be between 1 and 100, got {quality}")
+    check_output_size(fmt, *(pixels.size if isinstance(pixels, Image.Image) else pixels.shape[1::-1]))
     if isinstance(pixels, Image.Image):
         if pixels.mode == "RGB" and alpha is None and not meta.grayscale and meta.bit_depth < 16:
             return _encode_8bit(pixels, meta, fmt, quality)

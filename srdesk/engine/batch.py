@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from srdesk.core import imageio
+from srdesk.core import imageio, resample
 from srdesk.core.errors import Cancelled, InvalidParameter, SrdeskError
 from srdesk.core.request import CancelToken, EnhanceRequest, ProgressFn
 from srdesk.engine import pipeline
@@ -139,8 +139,10 @@ def process_file(
     if options.existing == "skip" and target.exists():
         raise Skipped(f"{target.name} exists already")
     image = imageio.load(source, max_pixels=options.max_pixels, levels=True)
-    results = pipeline.run(options.request.with_(integer_output=True), image, progress, cancel)
     fmt = options.fmt or target.suffix.lstrip(".")
+    out_h, out_w = resample.output_size(image.pixels.shape[:2], options.request.scale)
+    imageio.check_output_size(imageio.output_format(target, fmt)[0], out_w, out_h)  # before minutes of work
+    results = pipeline.run(options.request.with_(integer_output=True), image, progress, cancel)
     written = []
     for k, result in enumerate(results):
         name = target if len(results) == 1 else target.with_name(f"{target.stem}_s{k + 1}{target.suffix}")

@@ -124,3 +124,31 @@ def test_existing_outputs_rename_skip_or_overwrite(tmp_path: Path, existing: str
         assert names == ["a_x2_nearest.png"]
     content = (out / "a_x2_nearest.png").read_bytes()
     assert content == expected if expected is not None else content.startswith(b"\x89PNG")
+
+
+def test_a_result_too_large_for_its_format_fails_before_the_work_with_what_to_do(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """WebP holds 16383 pixels on a side, JPEG 65535: said before enlarging, the other files go on."""
+    from srdesk.core import imageio
+    from srdesk.core.errors import OutputError
+
+    wide = tmp_path / "wide.webp"
+    Image.fromarray(np.full((2, 4100, 3), 90, np.uint8)).save(wide, lossless=True)
+    small = tmp_path / "small.webp"
+    Image.fromarray(np.full((4, 4, 3), 90, np.uint8)).save(small, lossless=True)
+    enlarged: list[tuple[int, ...]] = []
+    real_run = batch.pipeline.run
+    monkeypatch.setattr(batch.pipeline, "run", lambda request, image, *a: enlarged.append(image.pixels.shape)
+                        or real_run(request, image, *a))
+    code = cli.main(["enhance", str(wide), str(small), "-o", str(tmp_path / "out"), "-m", "nearest", "-s", "4"])
+    err = capsys.readouterr().err
+    assert code == 1 and "FAILED wide.webp: a WebP file holds at most 16383 pixels" in err and "PNG" in err
+    assert enlarged == [(4, 4, 3)], "the photo whose result cannot be saved was not enlarged"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["small_x4_nearest.webp"]
+    assert cli.main(["enhance", str(wide), "-o", str(tmp_path / "png"), "-m", "nearest", "-s", "4", "--format",
+                     "png"]) == 0  # the way out the message names
+    # saving (the GUI's Save as) says the same instead of a codec's error
+    image = imageio.from_array(np.zeros((2, 70_000, 3), np.float32))
+    with pytest.raises(OutputError, match="JPEG file holds at most 65535"):
+        imageio.save(image, tmp_path / "wide.jpg")
+    assert not (tmp_path / "wide.jpg").exists()
