@@ -34,11 +34,11 @@ def available_devices() -> list[DeviceInfo]:
         found.append(DeviceInfo("cuda", f"{torch.cuda.get_device_name()} ({total / 2**30:.1f} GB)", int(free)))
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         found.append(DeviceInfo("mps", "Apple GPU (Metal)", None))
-    found.append(DeviceInfo("cpu", f"CPU ({torch.get_num_threads()} threads)", _free_ram()))
+    found.append(DeviceInfo("cpu", f"CPU ({torch.get_num_threads()} threads)", free_ram()))
     return found
 
 
-def _free_ram() -> int | None:
+def free_ram() -> int | None:
     try:
         with open("/proc/meminfo") as f:
             for line in f:
@@ -69,7 +69,7 @@ def free_memory(device: torch.device) -> int | None:
     if device.type == "cuda":
         return int(torch.cuda.mem_get_info(device)[0])
     if device.type == "cpu":
-        return _free_ram()
+        return free_ram()
     return None
 
 

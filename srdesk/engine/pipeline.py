@@ -13,7 +13,8 @@ import copy
 import numpy as np
 
 from srdesk.core import resample
-from srdesk.core.devices import apply_threads
+from srdesk.core.devices import apply_threads, free_ram
+from srdesk.core.errors import ImageTooLarge
 from srdesk.core.imageio import LoadedImage, PictureResult, from_array
 from srdesk.core.request import CancelToken, EnhanceRequest, ProgressFn, check_cancel
 from srdesk.engine.cache import MODELS
@@ -46,6 +47,18 @@ def _enlarge_alpha(alpha: np.ndarray | None, size: tuple[int, int], method: str,
     return enlarged if bits else np.clip(enlarged, 0.0, 1.0)
 
 
+def check_memory(size: tuple[int, int], channels: int, bits: int, results: int = 1) -> None:
+    """Refuse, before any work, a result that cannot fit: twice its bytes (the result and what saving or
+    showing it copies) against the memory the system has free. Tiles bound everything else."""
+    free = free_ram()
+    needed = size[0] * size[1] * channels * {0: 4, 8: 1, 16: 2}[bits] * results
+    if free is not None and 2 * needed > free:
+        raise ImageTooLarge(
+            f"the result, {size[1]}\u00d7{size[0]} ({size[0] * size[1] / 1e6:,.0f} MP), needs about "
+            f"{2 * needed / 2**30:.1f} GB of memory and {free / 2**30:.1f} GB is free: enlarge less, or close "
+            "other programs")
+
+
 def run(
     request: EnhanceRequest,
     image: LoadedImage | np.ndarray,
@@ -66,8 +79,9 @@ def run(
     height, width = source.pixels.shape[:2]
     size = resample.output_size((height, width), request.scale)
     check_cancel(cancel)
-    notes: list[str] = []
     bits = (16 if source.meta.bit_depth >= 16 else 8) if request.integer_output else 0
+    check_memory(size, 3 + (source.alpha is not None), bits, request.samples if upscaler.kind == "sampler" else 1)
+    notes: list[str] = []
     # classical methods take the source's own levels (Pillow resizes 8-bit pixels as they are)
     as_is = upscaler.kind == "classical"
     if (isinstance(upscaler, ClassicalUpscaler) and upscaler.method in resample.PILLOW_FILTERS and bits == 8

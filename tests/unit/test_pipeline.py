@@ -106,3 +106,22 @@ def test_one_pixel_images(tiny_model) -> None:
         for method in ("bicubic", "fft", "bspline", "tiny-x4"):
             out = pipeline.enhance(image, method, 4, device="cpu").pixels
             assert out.shape == (shape[0] * 4, shape[1] * 4, 3)
+
+
+def test_a_result_that_cannot_fit_in_memory_is_refused_before_any_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    from srdesk.core.errors import ImageTooLarge
+
+    image = from_array(np.zeros((100, 120, 3), np.float32))
+    monkeypatch.setattr(pipeline, "free_ram", lambda: 1_000_000)  # 1 MB free
+    enlarged: list[object] = []
+    monkeypatch.setattr(pipeline.ClassicalUpscaler, "enlarge", lambda *a, **k: enlarged.append(a) or [])
+    with pytest.raises(ImageTooLarge, match=r"480\u00d7400 .*GB of memory.*enlarge less"):
+        pipeline.run(pipeline.EnhanceRequest(model="bicubic", scale=4), image)  # 192,000 px x 12 bytes x 2
+    assert not enlarged
+    monkeypatch.undo()
+    # 8-bit results take a quarter of float32's bytes: 2 x 576 kB fits in 1.2 MB
+    monkeypatch.setattr(pipeline, "free_ram", lambda: 1_200_000)
+    request = pipeline.EnhanceRequest(model="bicubic", scale=4, integer_output=True)
+    assert pipeline.run(request, image)[0].size == (480, 400)
+    monkeypatch.setattr(pipeline, "free_ram", lambda: None)  # unknown (not Linux): no refusal
+    assert pipeline.run(request.with_(integer_output=False), image)[0].size == (480, 400)
