@@ -2,8 +2,9 @@
 
     xvfb-run -s "-screen 0 1400x900x24" python bench/screenshots.py --model srresnet-x4 --out docs
 
-Opens the sample photo, enhances it, and saves: the compare slider zoomed into
-a detail, the side-by-side view, and the batch panel with a finished queue.
+Opens the sample photo, previews the part in view, enhances it, and saves: the
+preview, the compare slider zoomed into a detail, the side-by-side view, and the
+batch panel with a finished queue.
 """
 
 from __future__ import annotations
@@ -48,9 +49,17 @@ def main() -> int:
     window.open_path(sample_photo())
     wait_for(app, lambda: window.source is not None)
     window.model_combo.setCurrentIndex(window.model_combo.findData(args.model))
+    view = window.view
+    # zoomed into the bird's head (the original's pixels), a preview of the part in view
+    view.set_zoom(4.0)
+    view.centre = QPointF(200, 82)
+    view.set_slider(0.35)
+    window.preview()
+    wait_for(app, lambda: view.preview() is not None)
+    app.processEvents()
+    window.grab().save(str(args.out / "preview.png"))
     window.enhance()
     wait_for(app, lambda: window.result is not None)
-    view = window.view
     view.fit()
     view.set_slider(0.5)
     app.processEvents()
