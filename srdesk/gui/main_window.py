@@ -107,7 +107,14 @@ class MainWindow(QMainWindow):
         self.session = Session()
         self.session.listeners.append(self._on_session)
         self.original_image: ImagePyramid | None = None
-        self._job: Job | None = None  # the Enhance in progress (the batch's job is the panel's)
+        self._job: Job | None = None  # the Enhance or preview in progress (the batch's job is the panel's)
+        self._job_kind = ""  # "enhance" or "preview"
+        self._preview_region: QRectF | None = None  # the part of the photo the preview shows (fractions)
+        self._preview_again = False  # a settings change came while a preview was made: make it again
+        self._preview_timer = QTimer(self)  # settings changes while a preview is shown remake it, once they settle
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(300)
+        self._preview_timer.timeout.connect(self._refresh_preview)
         self.error_box: QMessageBox | None = None
         self._paste_dir: Path | None = None  # pasted and dropped picture data, written as PNG while the window is open
         self._pasted = 0
@@ -140,6 +147,9 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_menus()
         self.model_combo.currentIndexChanged.connect(lambda _index: self._update_actions())  # samplers: no preview
+        for changed in (self.model_combo.currentIndexChanged, self.scale_spin.valueChanged,
+                        self.strength_slider.valueChanged):
+            changed.connect(self._settings_changed)
         self._restore_settings()
         self._update_actions()
 
@@ -603,7 +613,7 @@ class MainWindow(QMainWindow):
             # pyramids are built here, off the GUI thread (a 24 MP result takes ~0.1 s to halve)
             return results, [ImagePyramid(to_qimage(r.pixels, r.alpha)) for r in results], before
 
-        self._job = Job(work, f"enhance {photo.path}")
+        self._job, self._job_kind = Job(work, f"enhance {photo.path}"), "enhance"
         self._job.signals.progress.connect(self._on_progress)
         self._job.signals.finished.connect(
             lambda r, req=request, gen=photo.generation: self._on_enhanced(req, gen, *r))
@@ -620,6 +630,10 @@ class MainWindow(QMainWindow):
     def preview(self) -> None:
         """Enhance only the part of the photo the view shows (at most PREVIEW_MAX_PIXELS of it), with the
         settings as they are: the pixels the whole photo's result will have there, in seconds."""
+        self._start_preview(None)
+
+    def _start_preview(self, region: QRectF | None) -> None:
+        """A preview of ``region`` (fractions of the photo), or of the part in view."""
         photo = self.session.photo
         if photo is None or self.busy():
             return
@@ -628,7 +642,7 @@ class MainWindow(QMainWindow):
         if entry.sampler:
             self.status_label.setText(f"{entry.display_name} makes a new guess each time: mark a face and Enhance")
             return
-        visible = self.view.visible_region()
+        visible = self.view.visible_region() if region is None else region
         if visible.isEmpty():
             self.status_label.setText("No part of the photo is in view: Ctrl+0 fits it")
             return
@@ -642,12 +656,13 @@ class MainWindow(QMainWindow):
             part = regions.enhance_region(request, photo.image, box, progress, cancel)
             return to_qimage(part.pixels, part.alpha)
 
-        self._job = Job(work, f"preview {photo.path}")
+        self._preview_region = region
+        self._job, self._job_kind = Job(work, f"preview {photo.path}"), "preview"
         self._job.signals.progress.connect(self._on_progress)
         self._job.signals.finished.connect(
             lambda picture, gen=photo.generation: self._on_preview(entry, gen, region, box, picture))
         self._job.signals.failed.connect(self._on_enhance_failed)
-        self._job.signals.cancelled.connect(self._on_cancelled)
+        self._job.signals.cancelled.connect(self._on_preview_cancelled)
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
         self.cancel_button.setVisible(True)
@@ -666,6 +681,28 @@ class MainWindow(QMainWindow):
                                   "Enhance makes the whole photo")
         self.previewReady.emit()
 
+    def _on_preview_cancelled(self) -> None:
+        if self._preview_again:  # cancelled to be made again with newer settings
+            self._preview_again = False
+            self._finish_run()
+            self._start_preview(self._preview_region)
+        else:
+            self._on_cancelled()
+
+    def _settings_changed(self, *_args: Any) -> None:
+        if self.view.preview() is not None or self._job_kind == "preview":
+            self._preview_timer.start()  # (re)started: one remake once the slider or the spin box settles
+
+    def _refresh_preview(self) -> None:
+        """The preview, made again of the same part of the photo with the settings as they are now."""
+        if self._job is not None:
+            if self._job_kind == "preview":
+                self._preview_again = True
+                self._job.cancel()
+            return
+        if self.view.preview() is not None and self._preview_region is not None:
+            self._start_preview(self._preview_region)
+
     def cancel(self) -> None:
         """Cancel the job in front (Esc): the Enhance or the batch the user is waiting on, nothing else."""
         job = self.jobs.cancel_front()
@@ -678,7 +715,7 @@ class MainWindow(QMainWindow):
         self.eta_label.setText(format_eta(seconds_left))
 
     def _finish_run(self) -> None:
-        self._job = None
+        self._job, self._job_kind = None, ""
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)
         self.eta_label.setText("")

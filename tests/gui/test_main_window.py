@@ -751,3 +751,59 @@ def test_a_sampling_model_offers_no_preview(qtbot, tiny_sampler, window, test_ph
     assert window.preview_button.isEnabled()
     pick(window.model_combo, tiny_sampler.name)
     assert not window.preview_button.isEnabled() and not window.preview_action.isEnabled()
+
+
+def test_a_preview_on_screen_is_made_again_when_the_settings_change(qtbot, window, tmp_path: Path) -> None:
+    rng = np.random.default_rng(6)
+    path = tmp_path / "noisy.png"
+    pixels = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path)
+    open_photo(qtbot, window, path)
+    pick(window.model_combo, "bicubic")
+    window.scale_spin.setValue(3)
+    window.view.set_zoom(12.0)
+    with qtbot.waitSignal(window.previewReady, timeout=30_000):
+        window.preview()
+    first_region = window.view.preview()[1]
+    window.view.pan_by(200, 0)  # looking elsewhere does not move the preview: it stays where it was made
+    with qtbot.waitSignal(window.previewReady, timeout=30_000):
+        pick(window.model_combo, "nearest")  # one change, one remake, once the settings settle
+    picture, region, label = window.view.preview()
+    assert "nearest" in label.lower() and region == first_region
+    left, top = round(region.left() * 80), round(region.top() * 60)
+    shown = from_qimage(picture)
+    np.testing.assert_array_equal(shown[::3, ::3], pixels[top : top + shown.shape[0] // 3,
+                                                          left : left + shown.shape[1] // 3])
+    with qtbot.waitSignal(window.previewReady, timeout=30_000):
+        window.scale_spin.setValue(2)
+    assert window.view.preview()[0].width() == round(region.width() * 80) * 2
+    enhance(qtbot, window)
+    window.scale_spin.setValue(3)  # no preview on screen any more: nothing is remade
+    qtbot.wait(600)
+    assert window.view.preview() is None and window._job is None
+
+
+def test_a_settings_change_during_a_preview_cancels_it_and_makes_it_again(qtbot, window, monkeypatch,
+                                                                          test_photo: Path) -> None:
+    from srdesk.core.errors import Cancelled
+    from srdesk.engine import regions
+
+    real = regions.enhance_region
+    calls: list[str] = []
+
+    def slow_then_real(request, image, box, progress=None, cancel=None):
+        calls.append(request.model)
+        if len(calls) == 1:  # the first preview is still running when the method changes
+            assert cancel.wait(10), "the running preview was not cancelled"
+            raise Cancelled("cancelled")
+        return real(request, image, box, progress, cancel)
+
+    monkeypatch.setattr(regions, "enhance_region", slow_then_real)
+    open_photo(qtbot, window, test_photo)
+    pick(window.model_combo, "bicubic")
+    window.scale_spin.setValue(2)
+    window.preview()
+    with qtbot.waitSignal(window.previewReady, timeout=20_000):
+        pick(window.model_combo, "nearest")
+    assert calls == ["bicubic", "nearest"] and "nearest" in window.view.preview()[2].lower()
+    assert not window.status_label.text().startswith("Cancelled")
