@@ -636,6 +636,8 @@ class MainWindow(QMainWindow):
         """A preview of ``region`` (fractions of the photo), or of the part in view."""
         photo = self.session.photo
         if photo is None or self.busy():
+            if self.batch_panel.running():
+                self.status_label.setText("The batch queue is running; Preview is available when it has finished")
             return
         request = self.enhance_request()
         entry = registry.get(request.model)
@@ -666,8 +668,8 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
         self.cancel_button.setVisible(True)
-        self.status_label.setText(f"Previewing {box.width}\u00d7{box.height} px with {request.model} "
-                                  f"\u00d7{request.scale:g}…")
+        self.status_label.setText(f"Previewing {box.width}\u00d7{box.height} px with {entry.display_name} "
+                                  f"at \u00d7{request.scale:g}…")
         self._update_actions(running=True)
         self.jobs.start(self._job, "model")
 
