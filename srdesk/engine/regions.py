@@ -138,6 +138,11 @@ def preview_box(visible: Box, height: int, width: int, max_pixels: int = PREVIEW
     return Box(new_left, new_top, new_left + new_w, new_top + new_h)
 
 
+def _enlarged_span(start: int, stop: int, origin: int, ratio: float) -> slice:
+    """Input pixels [start, stop) in an output enlarged by ``ratio`` from a crop that starts at ``origin``."""
+    return slice(round(start * ratio) - round(origin * ratio), round(stop * ratio) - round(origin * ratio))
+
+
 def enhance_region(
     request: EnhanceRequest,
     image: LoadedImage | np.ndarray,
@@ -170,13 +175,10 @@ def enhance_region(
                        alpha=None if source.alpha is None else np.ascontiguousarray(source.alpha[rows, cols]),
                        meta=copy.deepcopy(source.meta))
     result = pipeline.run(request.with_(samples=1), crop, progress, cancel, upscaler=upscaler)[0]
-    # where the box lies in the enlarged crop: the whole photo's output size, as the full run computes it
+    # where the box lies in the enlarged crop, at the whole photo's output size as the full run computes it
     out_h, out_w = resample.output_size((height, width), request.scale)
-    def span(start: int, stop: int, origin: int, ratio: float) -> slice:
-        return slice(round(start * ratio) - round(origin * ratio), round(stop * ratio) - round(origin * ratio))
-
-    rows, cols = span(box.top, box.bottom, outer.top, out_h / height), span(box.left, box.right, outer.left,
-                                                                             out_w / width)
+    rows = _enlarged_span(box.top, box.bottom, outer.top, out_h / height)
+    cols = _enlarged_span(box.left, box.right, outer.left, out_w / width)
     pixels = np.ascontiguousarray(result.pixels[rows, cols])
     alpha = None if result.alpha is None else np.ascontiguousarray(result.alpha[rows, cols])
     return LoadedImage(pixels=pixels, alpha=alpha, meta=result.meta)
