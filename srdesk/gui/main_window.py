@@ -956,6 +956,13 @@ class MainWindow(QMainWindow):
     def open_picture(self, image: QImage) -> None:
         """Picture data without a file: written losslessly (PNG) to a folder that lives as long as the
         window, then opened like any photo (the pipeline, the before view and Save work on files)."""
+        pixels_in = image.width() * image.height()
+        if pixels_in > imageio.DEFAULT_MAX_PIXELS:  # what opening it as a file would refuse, said before writing it
+            self.show_error("Could not open the pasted picture",
+                            f"The pasted picture is {image.width()}\u00d7{image.height()} "
+                            f"({pixels_in / 1e6:.0f} megapixels), more than srdesk opens "
+                            f"({imageio.DEFAULT_MAX_PIXELS / 1e6:g} megapixels).")
+            return
         if self._paste_dir is None:
             self._paste_dir = Path(tempfile.mkdtemp(prefix="srdesk-pasted-")).resolve()
         self._pasted += 1

@@ -807,3 +807,17 @@ def test_a_settings_change_during_a_preview_cancels_it_and_makes_it_again(qtbot,
         pick(window.model_combo, "nearest")
     assert calls == ["bicubic", "nearest"] and "nearest" in window.view.preview()[2].lower()
     assert not window.status_label.text().startswith("Cancelled")
+
+
+def test_a_pasted_picture_larger_than_srdesk_opens_is_refused_before_it_is_written(qtbot, window,
+                                                                                   monkeypatch) -> None:
+    from PySide6.QtGui import QColor, QGuiApplication
+
+    from srdesk.core import imageio
+
+    monkeypatch.setattr(imageio, "DEFAULT_MAX_PIXELS", 300)
+    QGuiApplication.clipboard().setImage(solid(QColor("red"), 20, 20))
+    with qtbot.waitSignal(window.errorShown, timeout=5_000) as shown:
+        window.paste()
+    assert "20\u00d720" in shown.args[0] and "more than srdesk opens" in shown.args[0]
+    assert window._paste_dir is None and window.source is None
