@@ -78,7 +78,7 @@ class CompareView(QWidget):
         self._before: ImagePyramid | None = None
         self._after: ImagePyramid | None = None
         self._size = QSize()  # the frame both images are drawn into (the result's pixel size)
-        self.zoom = 1.0  # screen pixels per frame pixel
+        self.zoom = 1.0  # widget (logical) pixels per frame pixel; display_zoom() counts the screen's own pixels
         self.centre = QPointF(0, 0)  # frame point shown at the widget's centre
         self.slider = 0.5  # fraction of the widget width
         self.mode = "slider"
@@ -119,6 +119,8 @@ class CompareView(QWidget):
                 self.zoom = max(MIN_ZOOM, min(MAX_ZOOM, self.zoom / ratio))
                 if self._fit:
                     self.fit()
+                else:
+                    self.zoomChanged.emit(self.display_zoom())
             else:
                 self.fit()
         self.update()
@@ -169,7 +171,7 @@ class CompareView(QWidget):
         width, height = self.view_size()
         self.zoom = min(width / self._size.width(), height / self._size.height(), MAX_ZOOM)
         self.centre = QPointF(self._size.width() / 2, self._size.height() / 2)
-        self.zoomChanged.emit(self.zoom)
+        self.zoomChanged.emit(self.display_zoom())
         self.update()
 
     def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
@@ -181,11 +183,20 @@ class CompareView(QWidget):
         self._fit = False
         offset = (anchor - QPointF(self.width() / 2, self.height() / 2)) / zoom
         self.centre = fixed - offset
-        self.zoomChanged.emit(self.zoom)
+        self.zoomChanged.emit(self.display_zoom())
         self.update()
 
+    def pixel_ratio(self) -> float:
+        """Screen pixels per widget pixel: 2 on a "Retina" / 200 % display, 1.5 at 150 %."""
+        return float(self.devicePixelRatioF()) or 1.0
+
+    def display_zoom(self) -> float:
+        """Screen pixels per frame pixel: what "100 %" means on any display (one image pixel, one screen pixel)."""
+        return self.zoom * self.pixel_ratio()
+
     def actual_size(self) -> None:
-        self.set_zoom(1.0)
+        """100 %: one frame pixel on one pixel of the screen (half a widget pixel on a 200 % display)."""
+        self.set_zoom(1.0 / self.pixel_ratio())
 
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
         self.set_zoom(self.zoom * factor, anchor)
@@ -222,8 +233,9 @@ class CompareView(QWidget):
         self.update()
 
     def lens_zoom(self) -> float:
-        """Screen pixels per frame pixel inside the lens: 1:1, or twice the view's zoom when that is closer."""
-        return min(MAX_ZOOM, max(1.0, 2 * self.zoom))
+        """Widget pixels per frame pixel inside the lens: one screen pixel each (1:1), or twice the view's zoom
+        when that is closer."""
+        return min(MAX_ZOOM, max(1.0 / self.pixel_ratio(), 2 * self.zoom))
 
     def set_before_smooth(self, smooth: bool) -> None:
         self.before_smooth = smooth
@@ -275,7 +287,8 @@ class CompareView(QWidget):
     def _draw(self, painter: QPainter, pyramid: ImagePyramid, view: QRectF, pane: QRectF, smooth: bool) -> None:
         target = self.frame_rect_in(view)
         image_width = pyramid.levels[0].width()
-        screen_per_image_px = target.width() / max(1, image_width)
+        # the painted device's own pixels (a high-density screen has more than the widget's coordinates)
+        screen_per_image_px = target.width() * painter.device().devicePixelRatioF() / max(1, image_width)
         level = pyramid.for_scale(screen_per_image_px)
         painter.save()
         painter.setClipRect(pane, Qt.ClipOperation.IntersectClip)

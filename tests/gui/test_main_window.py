@@ -821,3 +821,46 @@ def test_a_pasted_picture_larger_than_srdesk_opens_is_refused_before_it_is_writt
         window.paste()
     assert "20\u00d720" in shown.args[0] and "more than srdesk opens" in shown.args[0]
     assert window._paste_dir is None and window.source is None
+
+
+HIGH_DENSITY_CHILD = """
+import sys
+import numpy as np
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
+from srdesk.gui.convert import from_qimage, to_qimage
+from srdesk.gui.viewer import CompareView, ImagePyramid
+
+app = QApplication(sys.argv)
+view = CompareView()
+view.resize(200, 150)
+view.show()
+assert view.pixel_ratio() == 2.0, view.pixel_ratio()
+shown = []
+view.zoomChanged.connect(shown.append)
+checker = ((np.indices((60, 80)).sum(0) % 2) * 255).astype(np.uint8)
+view.set_images(ImagePyramid(to_qimage(np.repeat(checker[:, :, None], 3, 2))), None)
+view.actual_size()
+assert shown[-1] == 1.0 and view.zoom == 0.5, (shown, view.zoom)
+screen = QImage(400, 300, QImage.Format.Format_RGB32)
+screen.setDevicePixelRatio(2)
+view.render(screen)
+painted = from_qimage(screen)[140:160, 190:210, 0].astype(int)
+# 100 %: one photo pixel on one screen pixel, so neighbouring screen pixels alternate black and white
+assert (np.abs(np.diff(painted, axis=1)) == 255).all(), painted
+view.set_zoom(0.1)
+assert view.lens_zoom() == 0.5  # the lens: 1:1 on the screen when the view is zoomed out
+print("ok")
+"""
+
+
+def test_actual_pixels_on_a_high_density_screen_puts_one_photo_pixel_on_one_screen_pixel(tmp_path: Path) -> None:
+    """On a 200 % display "100 %" is one image pixel per screen pixel, not per (doubled) widget pixel."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QT_SCALE_FACTOR="2")
+    done = subprocess.run([sys.executable, "-c", HIGH_DENSITY_CHILD], env=env, capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]
