@@ -93,6 +93,7 @@ class CompareView(QWidget):
         self._cursor: QPointF | None = None
         # (picture, where it lies as fractions of the frame, label): a result of part of the photo
         self._preview: tuple[QImage, QRectF, str] | None = None
+        self._painted_ratio = 1.0  # the screen density of the last paint
 
     # -- content ---------------------------------------------------------------
     def set_images(self, before: QImage | ImagePyramid | None, after: QImage | ImagePyramid | None) -> None:
@@ -352,6 +353,9 @@ class CompareView(QWidget):
             self._label(painter, corner, label)
 
     def paintEvent(self, event: QPaintEvent) -> None:
+        if self.pixel_ratio() != self._painted_ratio:  # moved to a screen of another density: the zoom shown changed
+            self._painted_ratio = self.pixel_ratio()
+            self.zoomChanged.emit(self.display_zoom())
         painter = QPainter(self)
         painter.fillRect(self.rect(), self.palette().color(self.backgroundRole()).darker(115))
         if not self._size.isValid():
