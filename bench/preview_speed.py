@@ -12,24 +12,14 @@ Both after one warm-up (the model loaded and its first tile run). Goal: a previe
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from pathlib import Path
 
+from bench.common import median_time
 from srdesk.core import imageio
 from srdesk.core.request import EnhanceRequest
 from srdesk.engine import pipeline, regions
 
 DEFAULT_PHOTO = Path(__file__).resolve().parents[2] / "shared/data/train/photos/enlightenment-data_Colorful_Roses.jpg"
-
-
-def seconds(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> int:
@@ -44,8 +34,8 @@ def main() -> int:
     request = EnhanceRequest(model=args.model, scale=args.scale, integer_output=True)
     box = regions.preview_box(regions.Box(0, 0, width, height), height, width)
     regions.enhance_region(request, image, regions.Box(0, 0, min(64, width), min(64, height)))  # warm-up
-    preview = seconds(lambda: regions.enhance_region(request, image, box), args.repeats)
-    whole = seconds(lambda: pipeline.run(request, image), max(1, args.repeats // 3))
+    preview = median_time(lambda: regions.enhance_region(request, image, box), args.repeats, warmup=0)
+    whole = median_time(lambda: pipeline.run(request, image), max(1, args.repeats // 3), warmup=0)
     print(f"{args.photo.name} {width}x{height}, {args.model} x{args.scale:g}")
     print("| what | input MP | s | s per input MP |\n|---|---|---|---|")
     print(f"| preview {box.width}x{box.height} | {box.width * box.height / 1e6:.2f} | {preview:.2f} | "
