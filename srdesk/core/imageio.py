@@ -308,6 +308,15 @@ def _pillow_pixels(im: Image.Image, meta: ImageMeta, levels: bool = False
     return _split_channels(np.asarray(im), 255.0, has_alpha, levels)
 
 
+def check_pixel_limit(name: str, width: int, height: int, max_pixels: int | None) -> None:
+    """Raise :class:`ImageTooLarge` when an image has more pixels than ``max_pixels`` (None: no limit)."""
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageTooLarge(
+            f"{name}: {width}x{height} is {width * height / 1e6:.1f} megapixels, more than the limit "
+            f"of {max_pixels / 1e6:g} megapixels; raise the limit (--max-pixels) if you trust this file"
+        )
+
+
 def load(path: str | os.PathLike[str], max_pixels: int | None = DEFAULT_MAX_PIXELS, levels: bool = False
          ) -> LoadedImage:
     """Read an image file; raises :class:`UnsupportedImage` with a readable reason.
@@ -326,11 +335,7 @@ def load(path: str | os.PathLike[str], max_pixels: int | None = DEFAULT_MAX_PIXE
             width, height = im.size
             if width < 1 or height < 1:
                 raise UnsupportedImage(f"{name}: the image has no pixels ({width}x{height})")
-            if max_pixels is not None and width * height > max_pixels:
-                raise ImageTooLarge(
-                    f"{name}: {width}x{height} is {width * height / 1e6:.1f} megapixels, more than the limit "
-                    f"of {max_pixels / 1e6:g} megapixels; raise the limit (--max-pixels) if you trust this file"
-                )
+            check_pixel_limit(name, width, height, max_pixels)
             meta = ImageMeta(path=path, format=im.format or "PNG", mode=im.mode,
                              icc_profile=im.info.get("icc_profile") or None,
                              frames=int(getattr(im, "n_frames", 1) or 1))

@@ -56,6 +56,7 @@ from PySide6.QtWidgets import (
 
 from srdesk.core import imageio
 from srdesk.core.constants import DEFAULT_TEMPERATURE, GUI_SCALE_MAX, READABLE_SUFFIXES, SCALE_MIN
+from srdesk.core.errors import SrdeskError
 from srdesk.core.imageio import LoadedImage
 from srdesk.core.request import EnhanceRequest
 from srdesk.core.resources import sample_photo
@@ -109,7 +110,6 @@ class MainWindow(QMainWindow):
         self.original_image: ImagePyramid | None = None
         self._job: Job | None = None  # the Enhance or preview in progress (the batch's job is the panel's)
         self._job_kind = ""  # "enhance" or "preview"
-        self._preview_region: QRectF | None = None  # the part of the photo the preview shows (fractions)
         self._preview_again = False  # a settings change came while a preview was made: make it again
         self._preview_timer = QTimer(self)  # settings changes while a preview is shown remake it, once they settle
         self._preview_timer.setSingleShot(True)
@@ -407,7 +407,6 @@ class MainWindow(QMainWindow):
             self.add_models([Path(f) for f in files])
 
     def add_models(self, files: list[Path]) -> list[str]:
-        from srdesk.core.errors import SrdeskError
         from srdesk.core.resources import user_models_dir
         from srdesk.engine import user_models
 
@@ -658,13 +657,12 @@ class MainWindow(QMainWindow):
             part = regions.enhance_region(request, photo.image, box, progress, cancel)
             return to_qimage(part.pixels, part.alpha)
 
-        self._preview_region = region
         self._job, self._job_kind = Job(work, f"preview {photo.path}"), "preview"
         self._job.signals.progress.connect(self._on_progress)
         self._job.signals.finished.connect(
             lambda picture, gen=photo.generation: self._on_preview(entry, gen, region, box, picture))
         self._job.signals.failed.connect(self._on_enhance_failed)
-        self._job.signals.cancelled.connect(self._on_preview_cancelled)
+        self._job.signals.cancelled.connect(lambda: self._on_preview_cancelled(region))
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
         self.cancel_button.setVisible(True)
@@ -683,11 +681,11 @@ class MainWindow(QMainWindow):
                                   "Enhance makes the whole photo")
         self.previewReady.emit()
 
-    def _on_preview_cancelled(self) -> None:
+    def _on_preview_cancelled(self, region: QRectF) -> None:
         if self._preview_again:  # cancelled to be made again with newer settings
             self._preview_again = False
             self._finish_run()
-            self._start_preview(self._preview_region)
+            self._start_preview(region)
         else:
             self._on_cancelled()
 
@@ -702,8 +700,9 @@ class MainWindow(QMainWindow):
                 self._preview_again = True
                 self._job.cancel()
             return
-        if self.view.preview() is not None and self._preview_region is not None:
-            self._start_preview(self._preview_region)
+        shown = self.view.preview()
+        if shown is not None:
+            self._start_preview(shown[1])  # the same part of the photo
 
     def cancel(self) -> None:
         """Cancel the job in front (Esc): the Enhance or the batch the user is waiting on, nothing else."""
@@ -811,7 +810,7 @@ class MainWindow(QMainWindow):
     def save_result(self) -> None:
         """Save beside the original under the batch naming pattern (never over anything)."""
         target = self.suggested_output()
-        if target is not None and self.source_path is not None and self.is_pasted(self.source_path):
+        if target is not None and self.photo_is_pasted():
             self.save_result_as()  # a pasted picture has no folder of its own to save beside
         elif target is not None:
             self._save_to(target, overwrite=False)
@@ -821,7 +820,7 @@ class MainWindow(QMainWindow):
         if target is None:
             return
         beside = target.parent
-        if self.source_path is not None and self.is_pasted(self.source_path):
+        if self.photo_is_pasted():
             beside = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
                           or Path.home())
         start_dir = str(self.settings.value("files/last_save_dir", str(beside)))
@@ -953,15 +952,17 @@ class MainWindow(QMainWindow):
     def is_pasted(self, path: Path) -> bool:
         return self._paste_dir is not None and Path(path).parent == self._paste_dir
 
+    def photo_is_pasted(self) -> bool:
+        """The photo on screen came from the clipboard (or a dropped picture): it has no folder of its own."""
+        return self.source_path is not None and self.is_pasted(self.source_path)
+
     def open_picture(self, image: QImage) -> None:
         """Picture data without a file: written losslessly (PNG) to a folder that lives as long as the
         window, then opened like any photo (the pipeline, the before view and Save work on files)."""
-        pixels_in = image.width() * image.height()
-        if pixels_in > imageio.DEFAULT_MAX_PIXELS:  # what opening it as a file would refuse, said before writing it
-            self.show_error("Could not open the pasted picture",
-                            f"The pasted picture is {image.width()}\u00d7{image.height()} "
-                            f"({pixels_in / 1e6:.0f} megapixels), more than srdesk opens "
-                            f"({imageio.DEFAULT_MAX_PIXELS / 1e6:g} megapixels).")
+        try:  # what opening it as a file would refuse, said before writing it
+            imageio.check_pixel_limit("the pasted picture", image.width(), image.height(), imageio.DEFAULT_MAX_PIXELS)
+        except SrdeskError as exc:
+            self.show_error("Could not open the pasted picture", str(exc))
             return
         if self._paste_dir is None:
             self._paste_dir = Path(tempfile.mkdtemp(prefix="srdesk-pasted-")).resolve()

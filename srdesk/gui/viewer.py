@@ -150,11 +150,10 @@ class CompareView(QWidget):
         if not self._size.isValid() or self._size.isEmpty():
             return QRectF()
         pane = self.panes()[0][1]
-        frame = self.frame_rect_in(pane).intersected(pane)
-        origin = self.frame_rect_in(pane).topLeft()
-        width, height = self._size.width() * self.zoom, self._size.height() * self.zoom
-        return QRectF((frame.left() - origin.x()) / width, (frame.top() - origin.y()) / height,
-                      frame.width() / width, frame.height() / height)
+        frame = self.frame_rect_in(pane)
+        shown = frame.intersected(pane)
+        return QRectF((shown.left() - frame.left()) / frame.width(), (shown.top() - frame.top()) / frame.height(),
+                      shown.width() / frame.width(), shown.height() / frame.height())
 
     def frame_size(self) -> QSize:
         return QSize(self._size)

@@ -819,7 +819,7 @@ def test_a_pasted_picture_larger_than_srdesk_opens_is_refused_before_it_is_writt
     QGuiApplication.clipboard().setImage(solid(QColor("red"), 20, 20))
     with qtbot.waitSignal(window.errorShown, timeout=5_000) as shown:
         window.paste()
-    assert "20\u00d720" in shown.args[0] and "more than srdesk opens" in shown.args[0]
+    assert "20x20" in shown.args[0] and "more than the limit of 0.0003 megapixels" in shown.args[0]
     assert window._paste_dir is None and window.source is None
 
 
