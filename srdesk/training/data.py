@@ -16,9 +16,10 @@ structures at more sizes than the 118 photos hold at their native scale.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+import itertools
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -56,8 +57,10 @@ class PhotoCrops:
     crop and the reduction (or the realistic degradation). Batch number k is
     drawn from its own generator seeded with (seed, k), so a resumed run (which
     only needs the next batch number) draws exactly the same batches, and
-    ``workers`` threads can prepare the next batches while the model trains
-    (the degradation and JPEG codec release the GIL; a GPU would otherwise wait).
+    ``workers`` processes can prepare the next batches while the model trains
+    (a GPU would otherwise wait). Processes, not threads: a realistic batch
+    also spends time in Python (kernels, parameters, a loop over samples),
+    which threads of one process take turns at.
     """
 
     def __init__(self, paths: Sequence[Path], hr_size: int, scale: int, seed: int = 0,
@@ -85,8 +88,8 @@ class PhotoCrops:
         self.workers = workers
         self.rescale_prob = rescale_prob
         self.rescale_min = rescale_min
-        self._pool: ThreadPoolExecutor | None = None
-        self._ahead: dict[tuple[int, int], Future[tuple[torch.Tensor, torch.Tensor]]] = {}
+        self._stream: Iterator[tuple[torch.Tensor, torch.Tensor]] | None = None
+        self._stream_at: tuple[int, int] = (-1, 0)  # (next batch number, batch size) the stream yields
 
     def make_batch(self, index: int, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Batch number ``index``: the same pixels whenever and wherever it is made."""
@@ -120,16 +123,32 @@ class PhotoCrops:
         self.index += 1
         if not self.workers:
             return self.make_batch(index, batch_size)
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="crops")
-        for ahead in range(index, index + 2 * self.workers):
-            if (ahead, batch_size) not in self._ahead:
-                self._ahead[(ahead, batch_size)] = self._pool.submit(self.make_batch, ahead, batch_size)
-        return self._ahead.pop((index, batch_size)).result()
+        if self._stream is None or self._stream_at != (index, batch_size):
+            self._stream = None  # ends the old workers before new ones start
+            loader = torch.utils.data.DataLoader(_Batches(self, batch_size), batch_size=None,
+                                                 sampler=itertools.count(index), num_workers=self.workers,
+                                                 prefetch_factor=2)
+            self._stream = iter(loader)
+        self._stream_at = (index + 1, batch_size)
+        return next(self._stream)
 
     def state(self) -> dict:
         return {"index": self.index}
 
     def set_state(self, state: dict) -> None:
         self.index = int(state.get("index", 0))
-        self._ahead.clear()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a worker process started by spawning (not forking) needs: not the running stream."""
+        return {**self.__dict__, "_stream": None, "_stream_at": (-1, 0)}
+
+
+class _Batches(torch.utils.data.Dataset):
+    """Batch number k of ``crops`` at a fixed batch size, for the worker processes of a DataLoader."""
+
+    def __init__(self, crops: PhotoCrops, batch_size: int) -> None:
+        self.crops = crops
+        self.batch_size = batch_size
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.crops.make_batch(index, self.batch_size)

@@ -192,13 +192,29 @@ def random_blur_kernel(stage: BlurStage, rng: np.random.Generator) -> np.ndarray
 # -- operations on one image (C, H, W) in [0, 1] ------------------------------------------------
 
 
+# From this kernel size on, filter2d convolves through the FFT: the training blurs (7-21 taps) are most of a
+# realistic batch's cost, and oneDNN's depthwise convolution is slow for large kernels (21 taps on a 256 px
+# crop: ~40 ms on one core, ~5 ms by FFT). A batch of the GPU recipe (64 x 256 px, the shipped mix) took
+# 1.26-1.34 s on a busy core with every blur direct, 0.62 s with FFT from 9 taps, 0.66-0.75 from 7 or 11,
+# 0.9-1.0 from 15 (`python -m bench.data_speed`).
+FFT_KERNEL_SIZE = 9
+
+
 def filter2d(image: torch.Tensor, kernel: np.ndarray) -> torch.Tensor:
-    """Convolve every channel with ``kernel`` (reflect padding, so the size is kept)."""
+    """Convolve every channel with ``kernel`` (reflect padding, so the size is kept).
+
+    Large kernels go through the FFT (the same result within float rounding, ~1e-6)."""
     pad = kernel.shape[0] // 2
     channels = image.shape[0]
-    weight = torch.as_tensor(kernel, dtype=image.dtype, device=image.device).expand(channels, 1, *kernel.shape)
-    padded = F.pad(image[None], (pad, pad, pad, pad), mode="reflect" if min(image.shape[1:]) > pad else "replicate")
-    return F.conv2d(padded, weight, groups=channels)[0]
+    weight = torch.as_tensor(kernel, dtype=image.dtype, device=image.device)
+    padded = F.pad(image[None], (pad, pad, pad, pad), mode="reflect" if min(image.shape[1:]) > pad else "replicate")[0]
+    if kernel.shape[0] < FFT_KERNEL_SIZE or image.dtype not in (torch.float32, torch.float64):
+        return F.conv2d(padded[None], weight.expand(channels, 1, *kernel.shape), groups=channels)[0]
+    # conv2d correlates: the same as convolving with the kernel turned by 180 degrees; the padded image's
+    # circular convolution is exact away from its first 2 * pad rows and columns, which are cut away
+    size = padded.shape[1:]
+    spectrum = torch.fft.rfft2(padded) * torch.fft.rfft2(torch.flip(weight, (0, 1)), s=size)
+    return torch.fft.irfft2(spectrum, s=size)[:, 2 * pad :, 2 * pad :]
 
 
 def unsharp_mask(images: torch.Tensor, weight: float = 0.5, sigma: float = 8.0, threshold: float = 10 / 255

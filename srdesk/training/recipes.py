@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--steps", type=int, default=None, help="override the recipe's total steps")
     r.add_argument("--batch-size", type=int, default=None)
     r.add_argument("--device", default="auto")
-    r.add_argument("--workers", type=int, default=None, help="threads preparing batches (recipe: 12)")
+    r.add_argument("--workers", type=int, default=None, help="processes preparing batches (recipe: 12)")
     r.add_argument("--threads", type=int, default=None, help="torch threads (each data thread's own ops too)")
     r.add_argument("--fit-to-time", action="store_true",
                    help="fit the learning-rate schedule to --minutes (measured speed) instead of --steps")

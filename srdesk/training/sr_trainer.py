@@ -47,7 +47,7 @@ class SRConfig(RunConfig):
     clean_prob: float = 0.0  # "real": share of samples reduced by plain bicubic
     camera_prob: float = 0.0  # "real": share of the others taking the first-order camera path (degrade.CameraStage)
     val_degradation: str = "clean"  # validation inputs: "clean" | "real" (srdesk.core.evaluate)
-    data_workers: int = 0  # threads preparing the next batches (worth it on a GPU)
+    data_workers: int = 0  # processes preparing the next batches (worth it on a GPU)
     # multi-scale photos (data.PhotoCrops): this share of the crops comes from the photo reduced by a factor
     # drawn uniformly from [rescale_min, 1] (anti-aliased), sharper and cleaner per pixel than the photo itself
     rescale_prob: float = 0.0

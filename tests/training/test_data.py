@@ -69,3 +69,33 @@ def test_a_reduction_larger_than_the_photo_takes_the_whole_photo(tmp_path: Path)
 def test_impossible_rescaling_is_refused(tmp_path: Path, prob: float, smallest: float) -> None:
     with pytest.raises(ValueError, match="rescale"):
         PhotoCrops(ramp_photo(tmp_path), 64, 4, rescale_prob=prob, rescale_min=smallest)
+
+
+def test_worker_processes_make_the_same_batches_in_order_and_after_a_resume(tmp_path: Path) -> None:
+    """Batches made ahead by worker processes are the batches made in place, in order, at any batch size,
+    and a resumed position (set_state) restarts the stream there: a run is the same with or without workers."""
+    from srdesk.training.degrade import Degradation
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "noise.png"
+    Image.fromarray(rng.integers(0, 256, (160, 200, 3), dtype=np.uint8)).save(path)
+    degradation = Degradation(scale=4, clean_prob=0.3, camera_prob=0.5)
+    ahead = PhotoCrops([path], 32, 4, seed=7, degradation=degradation, workers=2, rescale_prob=0.5, rescale_min=0.5)
+    inline = PhotoCrops([path], 32, 4, seed=7, degradation=degradation, rescale_prob=0.5, rescale_min=0.5)
+
+    def same(size: int) -> None:
+        lr_a, hr_a = ahead.batch(size)
+        lr_b, hr_b = inline.batch(size)
+        torch.testing.assert_close(hr_a, hr_b, rtol=0, atol=0)
+        torch.testing.assert_close(lr_a, lr_b, rtol=0, atol=0)
+
+    for _ in range(3):
+        same(3)
+    same(2)  # another batch size: a new stream from the same position
+    ahead.set_state({"index": 11})
+    inline.set_state({"index": 11})
+    same(2)
+    same(2)
+    assert ahead.state() == inline.state() == {"index": 13}
+    torch.testing.assert_close(ahead.batch(2)[1], inline.make_batch(13, 2)[1], rtol=0, atol=0)
+    assert not torch.equal(inline.make_batch(13, 2)[1], inline.make_batch(14, 2)[1])  # batches differ at all

@@ -178,3 +178,21 @@ def test_unsharp_mask_steepens_edges_and_leaves_flat_areas_and_faint_texture_alo
     faint = 0.5 + 0.004 * torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     assert torch.equal(degrade.unsharp_mask(faint, 2.0, 2.0, threshold=10 / 255), faint)
     assert not torch.equal(degrade.unsharp_mask(faint, 2.0, 2.0, threshold=0.0), faint)
+
+
+@pytest.mark.parametrize("size", [7, 13, 15, 21])
+@pytest.mark.parametrize("shape", [(3, 40, 56), (3, 9, 12)])  # the small one pads by replication
+def test_filter_by_fft_and_directly_agree(size: int, shape: tuple[int, int, int]) -> None:
+    """Large kernels are convolved through the FFT, small ones directly: both are the same reflect-padded
+    correlation (checked against a plain conv2d of the padded image), an asymmetric kernel included."""
+    image = torch.rand(shape, generator=torch.Generator().manual_seed(size))
+    kernel = degrade.anisotropic_kernel(size, 3.0, 1.0, 0.7)
+    kernel[0, -1] += 0.05  # no symmetry left: a flipped kernel would show
+    pad = size // 2
+    mode = "reflect" if min(shape[1:]) > pad else "replicate"
+    padded = torch.nn.functional.pad(image[None].double(), (pad,) * 4, mode=mode)
+    weight = torch.as_tensor(kernel).expand(3, 1, size, size)
+    expected = torch.nn.functional.conv2d(padded, weight, groups=3)[0].float()
+    out = degrade.filter2d(image, kernel)
+    assert out.shape == image.shape
+    torch.testing.assert_close(out, expected, atol=2e-6, rtol=0)
