@@ -69,7 +69,7 @@ def load_ground_truth(path: Path) -> np.ndarray:
 REAL_DEGRADATION_SEED = 20261126
 
 
-def real_degradation(hr: np.ndarray, scale: int, key: str) -> np.ndarray:
+def real_degradation(hr: np.ndarray, scale: int, key: str, *, noise: bool = True, jpeg: bool = True) -> np.ndarray:
     """8-bit HR -> 8-bit LR as a real photo: blur, reduce, noise, JPEG (fixed parameters per ``key``).
 
     - optical blur: Gaussian, sigma uniform in [0.3, 1.0] HR pixels (a lens slightly out of its best);
@@ -77,6 +77,9 @@ def real_degradation(hr: np.ndarray, scale: int, key: str) -> np.ndarray:
     - sensor noise: Gaussian, luminance-dependent (shot) plus constant (read) part,
       sigma^2 = (a * I + b^2) with a in [0, 0.004] and b in [1, 4] levels, colour;
     - JPEG at quality uniform in [60, 85] (web and messenger photos), 4:2:0.
+
+    ``noise`` / ``jpeg`` False leave that damage out with every other draw as it was (the same blur, noise
+    field and quality): what each damage costs (``python -m bench.damage_ablation``).
     """
     rng = np.random.default_rng([REAL_DEGRADATION_SEED, zlib.crc32(key.encode())])
     image = hr.astype(np.float64) / 255.0
@@ -89,9 +92,14 @@ def real_degradation(hr: np.ndarray, scale: int, key: str) -> np.ndarray:
     image = matlab_bicubic(image, (h, w))
     shot, read = rng.uniform(0.0, 0.004), rng.uniform(1.0, 4.0) / 255.0
     noise_sigma = np.sqrt(shot * np.clip(image, 0, 1) + read**2)
-    image = image + rng.standard_normal(image.shape) * noise_sigma
+    field = rng.standard_normal(image.shape) * noise_sigma
+    if noise:
+        image = image + field
+    quality = int(rng.integers(60, 86))
+    if not jpeg:
+        return to_uint8(image)
     buffer = io.BytesIO()
-    Image.fromarray(to_uint8(image)).save(buffer, format="JPEG", quality=int(rng.integers(60, 86)))
+    Image.fromarray(to_uint8(image)).save(buffer, format="JPEG", quality=quality)
     buffer.seek(0)
     with Image.open(buffer) as decoded:
         return np.asarray(decoded.convert("RGB"), dtype=np.uint8)

@@ -196,3 +196,31 @@ def test_filter_by_fft_and_directly_agree(size: int, shape: tuple[int, int, int]
     out = degrade.filter2d(image, kernel)
     assert out.shape == image.shape
     torch.testing.assert_close(out, expected, atol=2e-6, rtol=0)
+
+
+def test_the_benchmark_degradation_leaves_one_damage_out_with_every_other_draw_kept() -> None:
+    """real_degradation(noise=False / jpeg=False), for bench.damage_ablation: on a flat grey photo the blur and
+    reduction alone keep it flat, the noise alone is the documented sensor noise, and the full degradation is
+    that very noisy image saved as a JPEG at a quality of the documented range (same noise field, same quality
+    draw)."""
+    import io
+
+    from PIL import Image
+
+    hr = np.full((128, 96, 3), 100, dtype=np.uint8)
+    neither = real_degradation(hr, 4, "flat", noise=False, jpeg=False)
+    assert neither.shape == (32, 24, 3) and (neither == 100).all()
+    noisy = real_degradation(hr, 4, "flat", jpeg=False)
+    deviation = noisy.astype(np.float64) - 100
+    assert 0.5 < deviation.std() < 11 and abs(deviation.mean()) < 1
+    full = real_degradation(hr, 4, "flat")
+    np.testing.assert_array_equal(full, real_degradation(hr, 4, "flat", noise=True, jpeg=True))
+
+    def saved(quality: int) -> np.ndarray:
+        buffer = io.BytesIO()
+        Image.fromarray(noisy).save(buffer, format="JPEG", quality=quality)
+        return np.asarray(Image.open(buffer).convert("RGB"))
+
+    assert [q for q in range(60, 86) if np.array_equal(saved(q), full)]
+    jpeg_only = real_degradation(hr, 4, "flat", noise=False)
+    assert np.abs(jpeg_only.astype(int) - 100).max() <= 1  # a flat image survives the JPEG
