@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.degradation_sweep import sweep
 from bench.texture_crops import named_upscalers
-from srdesk.core.evaluate import benchmark_files, crop_to_scale, evaluate, real_degradation
-from srdesk.engine import pipeline
+from srdesk.core.evaluate import benchmark_files, crop_to_scale, real_degradation
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/benchmarks"
 VARIANTS = {"real": (True, True), "no JPEG": (True, False), "no noise": (False, True), "blur only": (False, False)}
@@ -46,10 +46,7 @@ def main() -> int:
         for variant, (noise, jpeg) in VARIANTS.items():
             pair = functools.partial(variant_pair, noise=noise, jpeg=jpeg)
             for name, upscaler in methods.items():
-                def upscale(lr: np.ndarray, s: int, upscaler: pipeline.Upscaler = upscaler) -> np.ndarray:
-                    return pipeline.enhance(lr, upscaler, s, precision="exact", threads=1).pixels
-
-                psnr[name][variant] = evaluate(upscale, files, args.scale, dataset, variant, pair=pair).mean_psnr
+                psnr[name][variant] = sweep(upscaler, files, args.scale, variant, pair=pair).mean_psnr
         print(f"\n{dataset} x{args.scale}, Y-PSNR dB (gain over bicubic)")
         print("| method | " + " | ".join(VARIANTS) + " |\n|---|" + "---|" * len(VARIANTS))
         for name in methods:

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from bench.texture_crops import named_upscalers
-from srdesk.core.evaluate import EvalResult, benchmark_files, crop_to_scale, evaluate
+from srdesk.core.evaluate import EvalResult, PairFn, benchmark_files, crop_to_scale, evaluate
 from srdesk.core.metrics import to_uint8
 from srdesk.engine import pipeline
 
@@ -48,11 +48,15 @@ def heavy_pair(hr: np.ndarray, scale: int, key: str) -> tuple[np.ndarray, np.nda
     return hr, to_uint8(lr.permute(1, 2, 0).numpy())
 
 
-def sweep(upscaler: pipeline.Upscaler, files: list[Path], scale: int, kind: str) -> EvalResult:
+def sweep(upscaler: pipeline.Upscaler, files: list[Path], scale: int, kind: str, pair: PairFn | None = None
+          ) -> EvalResult:
+    """``upscaler`` on ``files`` made ``kind`` (clean, real, heavy), or by ``pair`` (``kind`` then names it)."""
     def upscale(lr: np.ndarray, s: int) -> np.ndarray:
         return pipeline.enhance(lr, upscaler, s, precision="exact", threads=1).pixels
 
-    return evaluate(upscale, files, scale, degradation=kind, pair=heavy_pair if kind == "heavy" else None)
+    if pair is None and kind == "heavy":
+        pair = heavy_pair
+    return evaluate(upscale, files, scale, degradation=kind, pair=pair)
 
 
 def main(argv: list[str]) -> int:
