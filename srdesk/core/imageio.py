@@ -313,8 +313,21 @@ def check_pixel_limit(name: str, width: int, height: int, max_pixels: int | None
     if max_pixels is not None and width * height > max_pixels:
         raise ImageTooLarge(
             f"{name}: {width}x{height} is {width * height / 1e6:.1f} megapixels, more than the limit "
-            f"of {max_pixels / 1e6:g} megapixels; raise the limit (--max-pixels) if you trust this file"
+            f"of {max_pixels / 1e6:g} megapixels; if you trust this file, raise the limit (srdesk-cli --max-pixels) "
+            "or open it on its own in the app, which asks"
         )
+
+
+def declared_size(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """The width and height a file's header declares, read without decoding the pixels; None when the
+    file cannot be read as an image (opening it properly then says why)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as im:
+                return im.size
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, Image.DecompressionBombError):
+        return None
 
 
 def load(path: str | os.PathLike[str], max_pixels: int | None = DEFAULT_MAX_PIXELS, levels: bool = False

@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import textwrap
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,7 @@ class MainWindow(QMainWindow):
         self._preview_timer.setInterval(300)
         self._preview_timer.timeout.connect(self._refresh_preview)
         self.error_box: QMessageBox | None = None
+        self.question_box: QMessageBox | None = None
         self._paste_dir: Path | None = None  # pasted and dropped picture data, written as PNG while the window is open
         self._pasted = 0
 
@@ -522,12 +524,18 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(Path(path))
 
-    def open_path(self, path: Path) -> None:
+    def open_path(self, path: Path, allow_large: bool = False) -> None:
         path = Path(path)
+        size = imageio.declared_size(path)
+        if size is not None and not allow_large and self.asked_before_opening(path.name, *size,
+                                                                              lambda: self.open_path(path, True)):
+            return
+        limit = None if allow_large else imageio.DEFAULT_MAX_PIXELS
         self.status_label.setText(f"Opening {path.name}…")
 
         def work(progress: Any, cancel: threading.Event) -> tuple[LoadedImage, ImagePyramid]:
-            image = imageio.load(path, levels=True)  # the file's own levels: a quarter of float32's memory
+            # the file's own levels: a quarter of float32's memory
+            image = imageio.load(path, max_pixels=limit, levels=True)
             return image, ImagePyramid(to_qimage(image.pixels, image.alpha))
 
         job = Job(work, f"open {path}")
@@ -956,14 +964,33 @@ class MainWindow(QMainWindow):
         """The photo on screen came from the clipboard (or a dropped picture): it has no folder of its own."""
         return self.source_path is not None and self.is_pasted(self.source_path)
 
-    def open_picture(self, image: QImage) -> None:
+    def asked_before_opening(self, name: str, width: int, height: int, go_on: Callable[[], None]) -> bool:
+        """A picture over the pixel limit is opened only when the person says so: True when a question was
+        put (``go_on`` runs on Open; nothing happens on Cancel), False when the picture is within the limit."""
+        limit = imageio.DEFAULT_MAX_PIXELS
+        if width * height <= limit:
+            return False
+        box = QMessageBox(QMessageBox.Icon.Question, "A very large picture",
+                          f"{name} is {width}\u00d7{height} pixels ({width * height / 1e6:,.0f} megapixels), more "
+                          f"than the {limit / 1e6:g} megapixels srdesk opens without asking. A picture this large "
+                          "needs a lot of memory, and enhancing it takes a long time.\n\nOpen it anyway?",
+                          QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel, self)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        open_button = box.button(QMessageBox.StandardButton.Open)
+        box.buttonClicked.connect(lambda button: go_on() if button is open_button
+                                  else self.status_label.setText(f"{name} was not opened"))
+        box.open()
+        self.question_box = box
+        self.status_label.setText(f"{name} is very large: open it anyway?")
+        return True
+
+    def open_picture(self, image: QImage, allow_large: bool = False) -> None:
         """Picture data without a file: written losslessly (PNG) to a folder that lives as long as the
         window, then opened like any photo (the pipeline, the before view and Save work on files)."""
-        try:  # what opening it as a file would refuse, said before writing it
-            imageio.check_pixel_limit("the pasted picture", image.width(), image.height(), imageio.DEFAULT_MAX_PIXELS)
-        except SrdeskError as exc:
-            self.show_error("Could not open the pasted picture", str(exc))
-            return
+        if not allow_large and self.asked_before_opening("The pasted picture", image.width(), image.height(),
+                                                         lambda: self.open_picture(image, True)):
+            return  # asked before it is written
         if self._paste_dir is None:
             self._paste_dir = Path(tempfile.mkdtemp(prefix="srdesk-pasted-")).resolve()
         self._pasted += 1
@@ -974,7 +1001,7 @@ class MainWindow(QMainWindow):
             return imageio.save(LoadedImage(pixels, alpha, imageio.ImageMeta()), path)  # 8-bit, as copied
 
         job = Job(work, "paste")
-        job.signals.finished.connect(self.open_path)
+        job.signals.finished.connect(lambda written: self.open_path(written, allow_large))
         job.signals.failed.connect(lambda message: self.show_error("Could not open the pasted picture", message))
         self.status_label.setText("Opening the pasted picture…")
         self.jobs.start(job, "io")

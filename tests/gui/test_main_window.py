@@ -809,18 +809,66 @@ def test_a_settings_change_during_a_preview_cancels_it_and_makes_it_again(qtbot,
     assert not window.status_label.text().startswith("Cancelled")
 
 
-def test_a_pasted_picture_larger_than_srdesk_opens_is_refused_before_it_is_written(qtbot, window,
-                                                                                   monkeypatch) -> None:
+def centre_colour(window):
+    view = window.view
+    return view.grab().toImage().pixelColor(view.width() // 2, view.height() // 2)
+
+
+def answer(qtbot, window, button) -> None:
+    """Click ``button`` of the question the window has put (a window-modal box, open)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    box = window.question_box
+    qtbot.waitUntil(box.isVisible, timeout=5_000)
+    assert box.icon() == QMessageBox.Icon.Question
+    box.button(button).click()
+
+
+def test_a_pasted_picture_over_the_pixel_limit_is_opened_only_when_the_person_says_so(qtbot, window,
+                                                                                       monkeypatch) -> None:
     from PySide6.QtGui import QColor, QGuiApplication
+    from PySide6.QtWidgets import QMessageBox
 
     from srdesk.core import imageio
 
     monkeypatch.setattr(imageio, "DEFAULT_MAX_PIXELS", 300)
     QGuiApplication.clipboard().setImage(solid(QColor("red"), 20, 20))
-    with qtbot.waitSignal(window.errorShown, timeout=5_000) as shown:
-        window.paste()
-    assert "20x20" in shown.args[0] and "more than the limit of 0.0003 megapixels" in shown.args[0]
-    assert window._paste_dir is None and window.source is None
+    window.paste()
+    assert "20\u00d720" in window.question_box.text() and "Open it anyway?" in window.question_box.text()
+    assert window._paste_dir is None  # asked before anything is written
+    answer(qtbot, window, QMessageBox.StandardButton.Cancel)
+    qtbot.wait(100)
+    assert window.source is None and window._paste_dir is None and "not opened" in window.status_label.text()
+    window.paste()
+    with qtbot.waitSignal(window.imageLoaded, timeout=10_000):
+        answer(qtbot, window, QMessageBox.StandardButton.Open)
+    assert window.source.pixels.shape[:2] == (20, 20)
+    colour = centre_colour(window)  # and the view paints it
+    assert colour.red() > 240 and colour.green() < 15 and colour.blue() < 15
+
+
+def test_a_file_over_the_pixel_limit_is_asked_about_then_opened_whole(qtbot, window, monkeypatch,
+                                                                      tmp_path: Path) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    from srdesk.core import imageio
+
+    monkeypatch.setattr(imageio, "DEFAULT_MAX_PIXELS", 1000)
+    path = tmp_path / "panorama.png"
+    Image.fromarray(np.full((30, 60, 3), (20, 40, 230), np.uint8)).save(path)
+    window.open_path(path)
+    assert "panorama.png is 60\u00d730" in window.question_box.text()
+    with qtbot.waitSignal(window.imageLoaded, timeout=10_000):
+        answer(qtbot, window, QMessageBox.StandardButton.Open)
+    assert window.source.pixels.shape[:2] == (30, 60)
+    colour = centre_colour(window)
+    assert colour.blue() > 215 and colour.red() < 35
+    # a file within the limit opens without a question
+    small = tmp_path / "small.png"
+    Image.fromarray(np.full((20, 20, 3), 128, np.uint8)).save(small)
+    window.question_box = None
+    open_photo(qtbot, window, small)
+    assert window.question_box is None
 
 
 HIGH_DENSITY_CHILD = """

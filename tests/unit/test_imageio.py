@@ -203,6 +203,10 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path: Path) -> None:
     (tmp_path / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
     with pytest.raises(ImageTooLarge, match=r"10000\.0 megapixels, more than the limit of 64 megapixels"):
         imageio.load(tmp_path / "bomb.png")
+    # its header alone tells the size (the app asks before opening it); a file that is no image tells none
+    assert imageio.declared_size(tmp_path / "bomb.png") == (100_000, 100_000)
+    (tmp_path / "notes.png").write_text("not a picture")
+    assert imageio.declared_size(tmp_path / "notes.png") is None
 
 
 def test_never_overwrites_existing_or_original(tmp_path: Path, rng: np.random.Generator) -> None:
