@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 from srdesk.core import constants
+from srdesk.core.analysis import Assessment, quality_from_table
 from srdesk.core.errors import ImageTooLarge, InvalidParameter, OutputError, UnsupportedImage
 
 # srdesk enforces its own, user-adjustable pixel limit (DEFAULT_MAX_PIXELS)
@@ -81,6 +82,8 @@ class ImageMeta:
     dpi: tuple[float, float] | None = None
     frames: int = 1
     notes: list[str] = field(default_factory=list)
+    jpeg_quality: int | None = None  # the quality a JPEG file was saved at (its quantisation tables)
+    assessment: Assessment | None = None  # what the photo has been through, once measured (pipeline.resolve)
 
 
 STRIP_ROWS = constants.STRIP_ROWS
@@ -354,6 +357,9 @@ def load(path: str | os.PathLike[str], max_pixels: int | None = DEFAULT_MAX_PIXE
                              frames=int(getattr(im, "n_frames", 1) or 1))
             if meta.frames > 1:
                 meta.notes.append(f"animated image: only the first of {meta.frames} frames is used")
+            tables = getattr(im, "quantization", None) if meta.format in ("JPEG", "MPO") else None
+            if tables and len(tables.get(0, ())) == 64:
+                meta.jpeg_quality = quality_from_table(list(tables[0]))
             dpi = im.info.get("dpi")
             if isinstance(dpi, tuple) and len(dpi) == 2:
                 meta.dpi = (float(dpi[0]), float(dpi[1]))

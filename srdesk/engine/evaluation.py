@@ -9,6 +9,7 @@ import numpy as np
 from srdesk.core.evaluate import EvalResult, benchmark_files, evaluate
 from srdesk.core.request import EnhanceRequest
 from srdesk.engine import pipeline
+from srdesk.models import registry
 
 DATASETS = ("Set5", "Set14", "BSD68")
 
@@ -18,7 +19,9 @@ def evaluate_model(model: str, folder: Path, scale: int = 4, degradation: str = 
     """Y-PSNR/SSIM/detail ratio of ``model`` on one benchmark folder, through the engine's single path."""
     request = EnhanceRequest(model=model, scale=scale, device=device, precision=precision, strength=strength,
                              threads=threads)
-    upscaler = pipeline.get_upscaler(model, device, precision, strength)
+    # an automatic method chooses per image (pipeline.run resolves it); any other model is loaded once
+    automatic = registry.get(model).automatic
+    upscaler = None if automatic else pipeline.get_upscaler(model, device, precision, strength)
 
     def upscale(lr: np.ndarray, s: int) -> np.ndarray:
         return pipeline.run(request.with_(scale=s), lr, upscaler=upscaler)[0].pixels

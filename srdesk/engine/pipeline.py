@@ -12,12 +12,13 @@ import copy
 
 import numpy as np
 
-from srdesk.core import resample
+from srdesk.core import analysis, resample
 from srdesk.core.devices import apply_threads, free_ram
 from srdesk.core.errors import ImageTooLarge
 from srdesk.core.imageio import LoadedImage, PictureResult, from_array
 from srdesk.core.request import CancelToken, EnhanceRequest, ProgressFn, check_cancel
 from srdesk.engine.cache import MODELS
+from srdesk.models import registry
 from srdesk.models.base import ClassicalUpscaler, SamplingUpscaler, TorchUpscaler, Upscaler
 from srdesk.models.sampling import estimate_seconds as estimate_sampling_seconds
 from srdesk.models.tiled import CPU_TILE_BUDGET_BYTES, MAX_TILE, MIN_TILE, auto_tile_size, model_passes
@@ -25,7 +26,7 @@ from srdesk.models.tiled import CPU_TILE_BUDGET_BYTES, MAX_TILE, MIN_TILE, auto_
 __all__ = [
     "CPU_TILE_BUDGET_BYTES", "MAX_TILE", "MIN_TILE", "CancelToken", "ClassicalUpscaler", "EnhanceRequest",
     "ProgressFn", "SamplingUpscaler", "TorchUpscaler", "Upscaler", "auto_tile_size", "clear_model_cache",
-    "enhance", "enhance_samples", "estimate_sampling_seconds", "get_upscaler", "model_passes", "run",
+    "enhance", "enhance_samples", "estimate_sampling_seconds", "get_upscaler", "model_passes", "resolve", "run",
 ]
 
 
@@ -33,6 +34,24 @@ def get_upscaler(name: str, device: str = "auto", precision: str = "auto", stren
                  ) -> Upscaler:
     """Registry load, cached: the GUI and batch reuse a model across photos."""
     return MODELS.get(name, device, precision, strength)
+
+
+def assessment_of(source: LoadedImage) -> analysis.Assessment:
+    """What the photo has been through (JPEG quality, noise), measured once and kept with its metadata."""
+    if source.meta.assessment is None:
+        source.meta.assessment = analysis.assess(source.pixels, source.meta.jpeg_quality)
+    return source.meta.assessment
+
+
+def resolve(request: EnhanceRequest, source: LoadedImage) -> tuple[EnhanceRequest, str]:
+    """``request`` with an automatic method replaced by the model it chooses for ``source`` (the whole photo),
+    and a note saying which and why; any other request as it is, with no note."""
+    entry = registry.get(request.model)
+    if entry.choices is None:
+        return request, ""
+    assessment = assessment_of(source)
+    chosen = entry.choices[0 if assessment.clean else 1]
+    return request.with_(model=chosen), f"automatic: {chosen} \u2013 {assessment.reason}"
 
 
 def clear_model_cache() -> None:
@@ -73,7 +92,10 @@ def run(
     when ``cancel`` is set between tiles. Results carry the original's metadata.
     """
     source = image if isinstance(image, LoadedImage) else from_array(image)
-    upscaler = upscaler or get_upscaler(request.model, request.device, request.precision, request.strength)
+    chose = ""
+    if upscaler is None:
+        request, chose = resolve(request, source)
+        upscaler = get_upscaler(request.model, request.device, request.precision, request.strength)
     if upscaler.kind != "classical":
         apply_threads(request.threads or upscaler.default_threads)
     height, width = source.pixels.shape[:2]
@@ -81,7 +103,7 @@ def run(
     check_cancel(cancel)
     bits = (16 if source.meta.bit_depth >= 16 else 8) if request.integer_output else 0
     check_memory(size, 3 + (source.alpha is not None), bits, request.samples if upscaler.kind == "sampler" else 1)
-    notes: list[str] = []
+    notes: list[str] = [chose] if chose else []
     # classical methods take the source's own levels (Pillow resizes 8-bit pixels as they are)
     as_is = upscaler.kind == "classical"
     if (isinstance(upscaler, ClassicalUpscaler) and upscaler.method in resample.PILLOW_FILTERS and bits == 8

@@ -158,6 +158,7 @@ def enhance_region(
     edges. Sampling models draw a new guess each time and have their own box (:func:`enhance_box`).
     """
     source = image if isinstance(image, LoadedImage) else from_array(image)
+    request, chose = pipeline.resolve(request, source)  # an automatic method: what the whole photo's choice is
     upscaler = pipeline.get_upscaler(request.model, request.device, request.precision, request.strength)
     if isinstance(upscaler, SamplingUpscaler):
         raise InvalidParameter(f"{request.model} makes a new guess each time: mark a face and Enhance instead")
@@ -175,6 +176,8 @@ def enhance_region(
                        alpha=None if source.alpha is None else np.ascontiguousarray(source.alpha[rows, cols]),
                        meta=copy.deepcopy(source.meta))
     result = pipeline.run(request.with_(samples=1), crop, progress, cancel, upscaler=upscaler)[0]
+    if chose:
+        result.meta.notes.insert(0, chose)
     # where the box lies in the enlarged crop, at the whole photo's output size as the full run computes it
     out_h, out_w = resample.output_size((height, width), request.scale)
     rows = _enlarged_span(box.top, box.bottom, outer.top, out_h / height)

@@ -83,6 +83,14 @@ def human_size(image: LoadedImage) -> str:
     return f"{width}\u00d7{height}"
 
 
+def automatic_choice(notes: list[str]) -> str:
+    """" (chose clean-x4 \u2013 JPEG quality 92 and little noise...)" after an automatic method, else ""."""
+    for note in notes:
+        if note.startswith("automatic: "):
+            return f" (chose {note.removeprefix('automatic: ')})"
+    return ""
+
+
 def _model_tooltip(entry: registry.ModelEntry) -> str:
     """The method's name, description and measured quality, one kind of input per line; wrapped, as a plain-text
     tooltip is one line as wide as its text."""
@@ -661,14 +669,14 @@ class MainWindow(QMainWindow):
                                   height, width)
         region = QRectF(box.left / width, box.top / height, box.width / width, box.height / height)
 
-        def work(progress: Any, cancel: threading.Event) -> QImage:
+        def work(progress: Any, cancel: threading.Event) -> tuple[QImage, str]:
             part = regions.enhance_region(request, photo.image, box, progress, cancel)
-            return to_qimage(part.pixels, part.alpha)
+            return to_qimage(part.pixels, part.alpha), automatic_choice(part.meta.notes)
 
         self._job, self._job_kind = Job(work, f"preview {photo.path}"), "preview"
         self._job.signals.progress.connect(self._on_progress)
         self._job.signals.finished.connect(
-            lambda picture, gen=photo.generation: self._on_preview(entry, gen, region, box, picture))
+            lambda done, gen=photo.generation: self._on_preview(entry, gen, region, box, *done))
         self._job.signals.failed.connect(self._on_enhance_failed)
         self._job.signals.cancelled.connect(lambda: self._on_preview_cancelled(region))
         self.progress.setRange(0, 0)
@@ -680,12 +688,12 @@ class MainWindow(QMainWindow):
         self.jobs.start(self._job, "model")
 
     def _on_preview(self, entry: registry.ModelEntry, generation: int, region: QRectF, box: regions.Box,
-                    picture: QImage) -> None:
+                    picture: QImage, chose: str = "") -> None:
         self._finish_run()
         if self.session.photo is None or self.session.photo.generation != generation:
             return  # another photo was opened meanwhile
         self.view.set_preview(picture, region, f"Preview: {entry.display_name}")
-        self.status_label.setText(f"Preview of {box.width}\u00d7{box.height} px with {entry.display_name}; "
+        self.status_label.setText(f"Preview of {box.width}\u00d7{box.height} px with {entry.display_name}{chose}; "
                                   "Enhance makes the whole photo")
         self.previewReady.emit()
 
@@ -762,7 +770,8 @@ class MainWindow(QMainWindow):
         self.samples_list.blockSignals(False)
         self.samples_list.setVisible(len(results) > 1)
         width, height = results[0].size
-        self.status_label.setText(f"Done: {width}\u00d7{height} with {request.model}. "
+        chose = automatic_choice(results[0].meta.notes)
+        self.status_label.setText(f"Done: {width}\u00d7{height} with {request.model}{chose}. "
                                   "Drag the divider to compare; Ctrl+S saves.")
         self._update_actions()
         self.resultReady.emit()

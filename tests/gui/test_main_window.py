@@ -912,3 +912,32 @@ def test_actual_pixels_on_a_high_density_screen_puts_one_photo_pixel_on_one_scre
     done = subprocess.run([sys.executable, "-c", HIGH_DENSITY_CHILD], env=env, capture_output=True, text=True,
                           timeout=120, cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]
+
+
+def test_the_default_method_chooses_per_photo_and_says_which(qtbot, window, tmp_path: Path) -> None:
+    from srdesk.core import imageio
+    from srdesk.core.request import EnhanceRequest
+    from srdesk.engine import pipeline
+
+    y, x = np.mgrid[0:40, 0:48] / 40
+    scene = np.stack([0.5 + 0.3 * np.sin(5 * x + k) * np.cos(3 * y - k) for k in range(3)], axis=2) * 255
+    pixels = np.clip(scene + np.random.default_rng(2).normal(0, 3, scene.shape), 0, 255).astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "web.jpg", quality=65)
+    Image.fromarray(pixels).save(tmp_path / "render.png")
+    assert window.model_combo.currentData() == "auto-x4"
+    for name, chosen in (("web.jpg", "photo-x4"), ("render.png", "clean-x4")):
+        open_photo(qtbot, window, tmp_path / name)
+        enhance(qtbot, window, timeout=60_000)
+        assert f"chose {chosen} \u2013 " in window.status_label.text()
+        expected = pipeline.run(EnhanceRequest(model=chosen, scale=4, integer_output=True),
+                                imageio.load(tmp_path / name, levels=True))[0].pixels
+        np.testing.assert_array_equal(from_qimage(window.view.after_image()), expected)
+        view = window.view  # and the view paints it: a point of the after side
+        view.set_slider(0.0)
+        point = QPointF(view.width() * 0.5, view.height() * 0.5)
+        frame = view.widget_to_frame(point)
+        yy, xx = int(frame.y()), int(frame.x())  # (the frame: the result's pixels once it is shown)
+        assert 0 <= yy < expected.shape[0] and 0 <= xx < expected.shape[1], (frame, view.width(), view.height())
+        near = expected[max(0, yy - 2): yy + 3, max(0, xx - 2): xx + 3].reshape(-1, 3).astype(int)
+        colour = np.array(view.grab().toImage().pixelColor(point.toPoint()).getRgb()[:3])
+        assert np.all(colour >= near.min(0) - 2) and np.all(colour <= near.max(0) + 2)
