@@ -196,10 +196,10 @@ class ModelEntry:
         sampling models the likelihood on held-out faces. Empty without measurements."""
         if self.choices is not None:  # what each chosen model measured on the inputs it is chosen for
             clean, damaged = self.choices
-            real = [line for line in get(damaged).quality_lines() if line.startswith("real photos: ")]
-            sharp = [line.removeprefix("clean: ") for line in get(clean).quality_lines() if line.startswith("clean: ")]
-            return ([f"{real[0]} (by {damaged}, its choice for compressed or noisy photos)"] if real else []) + \
-                ([f"clean: {sharp[0]} (by {clean}, its choice for clean ones)"] if sharp else [])
+            on_real = [line for line in get(damaged).quality_lines() if line.startswith("real photos: ")]
+            on_clean = [line for line in get(clean).quality_lines() if line.startswith("clean: ")]
+            return ([f"{on_real[0]} (by {damaged}, its choice for compressed or noisy photos)"] if on_real else []) \
+                + ([f"{on_clean[0]} (by {clean}, its choice for clean ones)"] if on_clean else [])
         if self.path is not None:  # an added model: what `srdesk-cli eval` recorded beside it
             import json
 
