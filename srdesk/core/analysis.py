@@ -150,14 +150,16 @@ def _noise_from_luma(y: np.ndarray, patch: int = 7, max_patches: int = 60_000, s
     # differences (tr(Dh'Dh + Dv'Dv) = 4 p (p - 1)); patches below its 99th percentile count as weak texture
     n = patch * patch
     threshold_factor = 2.0 * 4.0 * patch * (patch - 1) / n * gammaincinv(n / 2, 0.99)  # per unit variance
-    chosen = flat
-    variance = max(float(np.linalg.eigvalsh(np.cov(chosen.T))[0]), 0.0)
+    variance = max(float(np.linalg.eigvalsh(np.cov(flat.T))[0]), 0.0)  # all patches, then the weak-textured ones
     for _ in range(5):
         keep = texture < threshold_factor * variance
         if keep.sum() < 4 * flat.shape[1]:
+            # too few patches look like noise alone: a small, richly textured picture, where texture would
+            # pass for noise; the weakest-textured tenth of the patches (selected, so if anything low) instead
+            least = np.argsort(texture)[: max(len(flat) // 10, min(len(flat), 4 * flat.shape[1]))]
+            variance = min(variance, max(float(np.linalg.eigvalsh(np.cov(flat[least].T))[0]), 0.0))
             break
-        chosen = flat[keep]
-        updated = max(float(np.linalg.eigvalsh(np.cov(chosen.T))[0]), 0.0)
+        updated = max(float(np.linalg.eigvalsh(np.cov(flat[keep].T))[0]), 0.0)
         if abs(updated - variance) <= 1e-6 * max(variance, 1e-12):
             variance = updated
             break
