@@ -71,14 +71,21 @@ def self_test(program: str) -> int:
 
     status = selftest.run(sample_photo(), out=lambda line: print(line, flush=True))
     app = QApplication([program])
+    import tempfile
+
+    from PySide6.QtCore import QSettings
+
     from srdesk.gui.main_window import MainWindow
 
-    window = MainWindow()
-    window.show()
-    app.processEvents()
-    shown = window.isVisible() and window.view.width() > 0
-    print(f"{'PASS' if shown else 'FAIL'} gui: main window opened ({window.width()}x{window.height()})", flush=True)
-    window.close()
+    with tempfile.TemporaryDirectory(prefix="srdesk-selftest-") as folder:
+        # settings of its own: a check neither reads the person's window and choices nor saves over them
+        window = MainWindow(settings=QSettings(str(Path(folder) / "settings.ini"), QSettings.Format.IniFormat))
+        window.show()
+        app.processEvents()
+        shown = window.isVisible() and window.view.width() > 0
+        print(f"{'PASS' if shown else 'FAIL'} gui: main window opened ({window.width()}x{window.height()})",
+              flush=True)
+        window.close()
     return status if shown else 1
 
 

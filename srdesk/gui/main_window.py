@@ -83,6 +83,9 @@ def human_size(image: LoadedImage) -> str:
     return f"{width}\u00d7{height}"
 
 
+MIN_RESTORED_SIZE = (640, 400)  # a saved window smaller than this opens at the default size instead
+
+
 def automatic_choice(notes: list[str]) -> str:
     """" (chose clean-x4 \u2013 JPEG quality 92 and little noise...)" after an automatic method, else ""."""
     for note in notes:
@@ -464,10 +467,9 @@ class MainWindow(QMainWindow):
 
     def _restore_settings(self) -> None:
         geometry = self.settings.value("window/geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1280, 800)
+        restored = isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)
+        if not restored or self.width() < MIN_RESTORED_SIZE[0] or self.height() < MIN_RESTORED_SIZE[1]:
+            self.resize(1280, 800)  # (a window closed while tiny, e.g. offscreen, would leave the photo no room)
         values = preferences.read_all(self.settings.value)
         for name, (_get, set_value) in self._bindings().items():
             set_value(values[name])

@@ -941,3 +941,20 @@ def test_the_default_method_chooses_per_photo_and_says_which(qtbot, window, tmp_
         near = expected[max(0, yy - 2): yy + 3, max(0, xx - 2): xx + 3].reshape(-1, 3).astype(int)
         colour = np.array(view.grab().toImage().pixelColor(point.toPoint()).getRgb()[:3])
         assert np.all(colour >= near.min(0) - 2) and np.all(colour <= near.max(0) + 2)
+
+
+def test_a_window_saved_while_tiny_opens_with_room_for_the_photo(qtbot, settings) -> None:
+    from PySide6.QtCore import QByteArray
+
+    from srdesk.gui.main_window import MainWindow
+
+    tiny = MainWindow(settings=settings)
+    qtbot.addWidget(tiny)
+    tiny.resize(300, 530)  # e.g. closed offscreen at its size hint: the photo view had no width
+    settings.setValue("window/geometry", tiny.saveGeometry())
+    assert isinstance(settings.value("window/geometry"), QByteArray)
+    again = MainWindow(settings=settings)
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitExposed(again)
+    assert again.width() >= 640 and again.height() >= 400 and again.view.width() > 200
