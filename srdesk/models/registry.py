@@ -196,33 +196,43 @@ class ModelEntry:
         sampling models the likelihood on held-out faces. Empty without measurements."""
         if self.choices is not None:  # what each chosen model measured on the inputs it is chosen for
             clean, damaged = self.choices
-            on_real = [line for line in get(damaged).quality_lines() if line.startswith("real photos: ")]
-            on_clean = [line for line in get(clean).quality_lines() if line.startswith("clean: ")]
-            return ([f"{on_real[0]} (by {damaged}, its choice for compressed or noisy photos)"] if on_real else []) \
-                + ([f"{on_clean[0]} (by {clean}, its choice for clean ones)"] if on_clean else [])
-        if self.path is not None:  # an added model: what `srdesk-cli eval` recorded beside it
-            import json
-
-            try:
-                card_data = json.loads(Path(self.path).with_suffix(".card.json").read_text())
-            except (OSError, ValueError):
-                card_data = {}
-        else:
-            card = self.card()
-            card_data = {} if card is None else {key: getattr(card, key) for key in _METRIC_KEYS}
-        metrics = card_data.get("metrics") or {}
-        real = _psnr_summary(card_data.get("metrics_real") or {}, card_data.get("metrics_real_bicubic") or {})
-        clean = _psnr_summary(metrics, card_data.get("metrics_bicubic") or {})
+            real, sharp = get(damaged).psnr_summaries()[0], get(clean).psnr_summaries()[1]
+            return ([f"real photos: {real} (by {damaged}, its choice for compressed or noisy photos)"] if real
+                    else []) + ([f"clean: {sharp} (by {clean}, its choice for clean ones)"] if sharp else [])
+        card_data = self._card_data()
+        real, clean = _psnr_summaries(card_data)
         lines = [f"real photos: {real}"] if real else []
         if clean:
             lines.append(f"clean: {clean}" if real else clean)
-        nll = metrics.get("nll_bits_per_subpixel", {})
+        nll = (card_data.get("metrics") or {}).get("nll_bits_per_subpixel", {})
         if "pixel_recursive" in nll and "bicubic" in nll:  # sampling models: likelihood on held-out faces
             lines.append(f"test faces {nll['pixel_recursive']:.2f} bits/sub-pixel (bicubic {nll['bicubic']:.2f})")
         return lines
 
+    def psnr_summaries(self) -> tuple[str, str]:
+        """(realistic, clean) Y-PSNR summaries of the card, each "" where it has none."""
+        return _psnr_summaries(self._card_data())
+
+    def _card_data(self) -> dict[str, Any]:
+        """The measurements: the card's, or for an added model what `srdesk-cli eval` recorded beside it."""
+        if self.path is not None:
+            import json
+
+            try:
+                data: dict[str, Any] = json.loads(Path(self.path).with_suffix(".card.json").read_text())
+                return data
+            except (OSError, ValueError):
+                return {}
+        card = self.card()
+        return {} if card is None else {key: getattr(card, key) for key in _METRIC_KEYS}
+
 
 _METRIC_KEYS = ("metrics", "metrics_bicubic", "metrics_real", "metrics_real_bicubic")
+
+
+def _psnr_summaries(card_data: dict[str, Any]) -> tuple[str, str]:
+    real = _psnr_summary(card_data.get("metrics_real") or {}, card_data.get("metrics_real_bicubic") or {})
+    return real, _psnr_summary(card_data.get("metrics") or {}, card_data.get("metrics_bicubic") or {})
 
 
 def _psnr_summary(metrics: dict[str, Any], bicubic: dict[str, Any]) -> str:
