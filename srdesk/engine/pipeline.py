@@ -36,6 +36,9 @@ def get_upscaler(name: str, device: str = "auto", precision: str = "auto", stren
     return MODELS.get(name, device, precision, strength)
 
 
+AUTOMATIC_NOTE = "automatic: "  # how a result's note about an automatic choice begins (the GUI shows it)
+
+
 def assessment_of(source: LoadedImage) -> analysis.Assessment:
     """What the photo has been through (JPEG quality, noise), measured once and kept with its metadata."""
     if source.meta.assessment is None:
@@ -51,7 +54,7 @@ def resolve(request: EnhanceRequest, source: LoadedImage) -> tuple[EnhanceReques
         return request, ""
     assessment = assessment_of(source)
     chosen = entry.choices[0 if assessment.clean else 1]
-    return request.with_(model=chosen), f"automatic: {chosen} \u2013 {assessment.reason}"
+    return request.with_(model=chosen), f"{AUTOMATIC_NOTE}{chosen} \u2013 {assessment.reason}"
 
 
 def clear_model_cache() -> None:

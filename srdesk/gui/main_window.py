@@ -89,8 +89,8 @@ MIN_RESTORED_SIZE = (640, 400)  # a saved window smaller than this opens at the 
 def automatic_choice(notes: list[str]) -> str:
     """" (chose clean-x4 \u2013 JPEG quality 92 and little noise...)" after an automatic method, else ""."""
     for note in notes:
-        if note.startswith("automatic: "):
-            return f" (chose {note.removeprefix('automatic: ')})"
+        if note.startswith(pipeline.AUTOMATIC_NOTE):
+            return f" (chose {note.removeprefix(pipeline.AUTOMATIC_NOTE)})"
     return ""
 
 
