@@ -16,17 +16,14 @@ from __future__ import annotations
 
 import argparse
 import functools
-import io
 import zlib
 from pathlib import Path
 
 import numpy as np
-import scipy.ndimage
-from PIL import Image
 
 from bench.degradation_sweep import sweep
 from bench.texture_crops import named_upscalers
-from srdesk.core.evaluate import benchmark_files, crop_to_scale, real_degradation
+from srdesk.core.evaluate import benchmark_files, crop_to_scale, jpeg_round_trip, lens_blur, real_degradation
 from srdesk.core.imageio import from_array
 from srdesk.core.metrics import to_uint8
 from srdesk.core.request import EnhanceRequest
@@ -47,17 +44,11 @@ def damaged(hr: np.ndarray, key: str, condition: str) -> np.ndarray:
     blur, noise, quality = CONDITIONS[condition]
     image = hr.astype(np.float64) / 255
     if blur:
-        image = np.stack([scipy.ndimage.gaussian_filter(image[..., c], blur) for c in range(3)], axis=2)
+        image = lens_blur(image, blur)
     image = matlab_bicubic(image, (hr.shape[0] // 4, hr.shape[1] // 4))
     rng = np.random.default_rng([SEED, zlib.crc32(key.encode()), zlib.crc32(condition.encode())])
     image = image + rng.standard_normal(image.shape) * noise / 255
-    if quality is None:
-        return to_uint8(image)
-    buffer = io.BytesIO()
-    Image.fromarray(to_uint8(image)).save(buffer, format="JPEG", quality=quality)
-    buffer.seek(0)
-    with Image.open(buffer) as decoded:
-        return np.asarray(decoded.convert("RGB"))
+    return to_uint8(image) if quality is None else jpeg_round_trip(to_uint8(image), quality)
 
 
 def kept_pair(hr: np.ndarray, scale: int, key: str, condition: str, inputs: dict[str, np.ndarray]

@@ -83,11 +83,7 @@ def real_degradation(hr: np.ndarray, scale: int, key: str, *, noise: bool = True
     """
     rng = np.random.default_rng([REAL_DEGRADATION_SEED, zlib.crc32(key.encode())])
     image = hr.astype(np.float64) / 255.0
-    sigma = rng.uniform(0.3, 1.0)
-    import scipy.ndimage
-
-    image = np.stack([scipy.ndimage.gaussian_filter(image[..., c], sigma, mode="reflect")
-                      for c in range(image.shape[2])], axis=2)
+    image = lens_blur(image, rng.uniform(0.3, 1.0))
     h, w = hr.shape[0] // scale, hr.shape[1] // scale
     image = matlab_bicubic(image, (h, w))
     shot, read = rng.uniform(0.0, 0.004), rng.uniform(1.0, 4.0) / 255.0
@@ -98,8 +94,21 @@ def real_degradation(hr: np.ndarray, scale: int, key: str, *, noise: bool = True
     quality = int(rng.integers(60, 86))
     if not jpeg:
         return to_uint8(image)
+    return jpeg_round_trip(to_uint8(image), quality)
+
+
+def lens_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """A Gaussian blur of ``sigma`` pixels, channel by channel (borders mirrored)."""
+    import scipy.ndimage
+
+    return np.stack([scipy.ndimage.gaussian_filter(image[..., c], sigma, mode="reflect")
+                     for c in range(image.shape[2])], axis=2)
+
+
+def jpeg_round_trip(pixels: np.ndarray, quality: int) -> np.ndarray:
+    """8-bit RGB ``pixels`` saved as a JPEG at ``quality`` (Pillow's, 4:2:0) and decoded again."""
     buffer = io.BytesIO()
-    Image.fromarray(to_uint8(image)).save(buffer, format="JPEG", quality=quality)
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=quality)
     buffer.seek(0)
     with Image.open(buffer) as decoded:
         return np.asarray(decoded.convert("RGB"), dtype=np.uint8)
