@@ -29,6 +29,8 @@ class EnhanceRequest:
     - ``tile``/``overlap``: core tile size and context in input pixels (None: automatic).
     - ``samples``/``temperature``/``seed``/``consistent``: sampling models only; ``consistent`` makes each
       sample reduce exactly to its input (False: the sampler's raw draws, for checking the model itself).
+    - ``origin``: where the image starts in the photo (input pixels; a preview's crop): models that draw
+      texture by position draw there what the whole photo's run draws.
     - ``integer_output``: results as uint8 (uint16 for 16-bit sources) written tile by tile, for
       saving and showing: a quarter of float32's memory, so big photos stay within bounds. False:
       float32 in [0, 1] (measurements).
@@ -47,6 +49,7 @@ class EnhanceRequest:
     seed: int = 0
     consistent: bool = True
     integer_output: bool = False
+    origin: tuple[int, int] = (0, 0)
 
     def __post_init__(self) -> None:
         if not SCALE_MIN <= float(self.scale) <= SCALE_MAX:

@@ -175,7 +175,8 @@ def enhance_region(
     crop = LoadedImage(pixels=np.ascontiguousarray(source.pixels[rows, cols]),
                        alpha=None if source.alpha is None else np.ascontiguousarray(source.alpha[rows, cols]),
                        meta=copy.deepcopy(source.meta))
-    result = pipeline.run(request.with_(samples=1), crop, progress, cancel, upscaler=upscaler)[0]
+    result = pipeline.run(request.with_(samples=1, origin=(outer.top, outer.left)), crop, progress, cancel,
+                          upscaler=upscaler)[0]
     if chose:
         result.meta.notes.insert(0, chose)
     # where the box lies in the enlarged crop, at the whole photo's output size as the full run computes it

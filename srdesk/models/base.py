@@ -167,14 +167,22 @@ class TorchUpscaler:
                              bytes_per_input_pixel=self.bytes_per_input_pixel, in_channels=self.in_channels,
                              card=self.card, align=self.align)
 
-    def run(self, batch: torch.Tensor) -> torch.Tensor:
-        """(N, C, H, W) in [0, 1] -> (N, C, sH, sW) float32 on the CPU, not clipped."""
+    @property
+    def positional(self) -> bool:
+        """Whether the result depends on where a tile lies in the image (a drawn texture): :meth:`run` then takes
+        the tile's ``origin``."""
+        return bool(getattr(self.module, "positional", False))
+
+    def run(self, batch: torch.Tensor, origin: tuple[int, int] = (0, 0)) -> torch.Tensor:
+        """(N, C, H, W) in [0, 1] -> (N, C, sH, sW) float32 on the CPU, not clipped. ``origin``: where the batch
+        starts in the whole image (input pixels), for models whose result depends on it (drawn texture)."""
         import torch
 
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.cpu_bf16):
             x = batch.to(self.device, dtype=torch.float16 if self.fp16 else torch.float32, non_blocking=True)
             x = x.contiguous(memory_format=torch.channels_last)
-            return self.module(x).float().cpu()  # channels_last: its (H, W, C) view is contiguous
+            out = self.module(x, origin=origin) if self.positional else self.module(x)
+            return out.float().cpu()  # channels_last: its (H, W, C) view is contiguous
 
     def enlarge(self, pixels: np.ndarray, size: tuple[int, int], request: EnhanceRequest,
                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,

@@ -58,13 +58,15 @@ def _build_span(params: dict[str, Any]) -> nn.Module:
     from srdesk.models.span import SPAN
 
     return SPAN(scale=int(params["scale"]), num_blocks=int(params["num_blocks"]), channels=int(params["channels"]),
-                image_skip=bool(params.get("image_skip", True)), out_refine=int(params.get("out_refine", 0)))
+                image_skip=bool(params.get("image_skip", True)), out_refine=int(params.get("out_refine", 0)),
+                texture=int(params.get("texture", 0)), texture_hidden=int(params.get("texture_hidden", 16)))
 
 
 def _span_radius(params: dict[str, Any]) -> int:
     from srdesk.models.span import receptive_radius
 
-    return receptive_radius(int(params["num_blocks"]), int(params.get("out_refine", 0)))
+    return receptive_radius(int(params["num_blocks"]), int(params.get("out_refine", 0)),
+                            bool(params.get("texture", 0)))
 
 
 def _build_pixel_recursive(params: dict[str, Any]) -> nn.Module:
@@ -134,6 +136,9 @@ class ModelEntry:
     # detail strength: the faithful (PSNR-trained) weights of the same network; strength s runs
     # s x these weights + (1 - s) x the faithful ones (network interpolation, Wang et al. 2018)
     faithful: str | None = None
+    # detail strength of a network with a texture head (models.span.TextureHead): strength s scales the drawn
+    # texture (0: the network's result without it, exactly)
+    drawn_texture: bool = False
     label: str = ""  # what the method list shows, in plain words ("Photo - sharp and natural")
     path: str | None = None  # a model the user added: its file (an ncnn .param beside its .bin)
     origin: str = "srdesk"  # "srdesk" (trained and shipped by us) | "added" (the user's models folder)
@@ -143,7 +148,7 @@ class ModelEntry:
 
     @property
     def has_strength(self) -> bool:
-        return self.faithful is not None
+        return self.faithful is not None or self.drawn_texture
 
     @property
     def group(self) -> str:
@@ -271,6 +276,12 @@ _LEARNED = [
                "Real-ESRGAN sharpens its ground truth) with a pixel loss; firmer edges and more visible detail, "
                "a little less faithful; detail strength blends it back towards photo-x4",
                scale=4, weights="photo-crisp-x4", faithful="photo-x4", label="Photo \u2013 crisp \u00d74"),
+    ModelEntry("photo-texture-x4", "learned", "Photos x4 with texture: photo-x4 plus a texture layer that draws the "
+               "fine grain and texture (skin, foliage, fabric) which JPEG and noise took from the photo, where and "
+               "as much as real photos have it, so results look like photographs rather than smooth paintings; a "
+               "plausible texture, not the lost original, so a little less faithful; detail strength sets how much "
+               "is drawn (0 gives photo-x4's result)",
+               scale=4, weights="photo-texture-x4", drawn_texture=True, label="Photo \u2013 with texture \u00d74"),
     ModelEntry("photo-x2", "learned", "Photos x2, for real pictures: the native x2 counterpart of photo-x4; mostly "
                "removes noise and blocks; photo-x4 set to x2 (it enlarges x4 and reduces) is 0.15-0.4 dB more "
                "faithful on real photos (0.4-1.1 dB on clean ones) for about a quarter more time",
@@ -416,16 +427,22 @@ def load(name: str, device: str = "auto", precision: str = "auto", strength: flo
     assert entry.weights is not None
     state, card = load_verified(entry.weights)
     if strength is not None and strength != 1.0:
-        if entry.faithful is None:
+        if not entry.has_strength:
             raise InvalidParameter(f"{name} has no detail strength to set; models with one: "
                                    f"{', '.join(e.name for e in entries() if e.has_strength)}")
-        state = interpolate(state, load_verified(entry.faithful)[0], strength)
+        if entry.faithful is not None:
+            state = interpolate(state, load_verified(entry.faithful)[0], strength)
     params = card.architecture
     arch = ARCHITECTURES.get(str(params.get("arch")))
     if arch is None:
         raise InvalidParameter(f"model {name!r}: unknown architecture {params.get('arch')!r} in its card")
     module = arch.build(params)
     module.load_state_dict(state)
+    if entry.drawn_texture and strength is not None:
+        texture = getattr(module, "texture", None)
+        if texture is None:
+            raise InvalidParameter(f"model {name!r}: its card describes no texture head")
+        texture.strength = float(strength)
     scale = int(params["scale"])
     if arch.kind == "sampler":
         return SamplingUpscaler(entry.name, module, scale, torch_device, tile=int(params.get("input_size", 8)),

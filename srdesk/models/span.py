@@ -26,6 +26,9 @@ convolution makes all scale^2 output pixels of an input pixel, so nothing joins
 neighbouring input pixels' tiles (a GAN-trained generator learnt a mosaic of
 them). Its last convolution starts at zero: the network is unchanged until it
 learns, so it can continue from weights trained without it.
+``texture`` (0: none) adds a :class:`TextureHead`: fine texture drawn from noise,
+trained on its own over the frozen network (a texture loss), and scaled by the
+detail strength.
 Input and output are RGB in [0, 1].
 """
 
@@ -48,9 +51,86 @@ class AttentionBlock(nn.Module):
         return (y + x) * (torch.sigmoid(y) - 0.5)
 
 
+NOISE_PERIODS = (251, 241)  # the noise tables' sides: coprime, so the sum repeats only every 60,491 px
+HIGH_PASS_SIGMA = 1.5  # output px: the texture keeps only what a Gaussian of this width does not
+
+
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of each channel, reflect-padded (the result has the input's size)."""
+    radius = int(3 * sigma)
+    taps = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
+    kernel = torch.exp(-taps * taps / (2 * sigma * sigma))
+    kernel = kernel / kernel.sum()
+    c = x.shape[1]
+    x = F.pad(x, (radius, radius, radius, radius), mode="reflect")
+    x = F.conv2d(x, kernel.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(x, kernel.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+
+
+class TextureHead(nn.Module):
+    """Fine texture the input no longer shows, drawn from noise (a stochastic detail layer).
+
+    A PSNR-trained network cannot restore a texture whose phase the input lost (grass, fur, skin pores under
+    JPEG and noise): it averages the possible textures into a smooth area. This head adds one drawn sample:
+    ``channels`` maps of Gaussian noise at the output's resolution, each scaled by an amplitude the network's
+    features set per input pixel (enlarged bilinearly, so nothing follows the input's pixel grid), shaped by
+    three 3x3 convolutions at the output's resolution, and high-passed (what a Gaussian of
+    :data:`HIGH_PASS_SIGMA` keeps is removed), so it adds detail and never shifts a colour or a brightness. It
+    adds luminance only (the same to R, G and B): colour speckle is not texture. Trained with a texture loss
+    (the photo's texture statistics per tile) over the frozen network, it draws as much texture, where and of
+    the kind the photos had.
+
+    The noise is a function of the output position (two tables with coprime periods, summed), so tiles and
+    previews draw exactly what the whole image draws there, and the same photo gives the same result each
+    time; ``strength`` scales it (0: no texture, the network's own result exactly). In training the noise is
+    drawn afresh each step.
+    """
+
+    def __init__(self, features: int, channels: int, hidden: int, scale: int, seed: int = 0) -> None:
+        super().__init__()
+        self.scale = scale
+        self.strength = 1.0
+        self.amplitude = nn.Conv2d(features, channels, 3, padding=1)
+        nn.init.normal_(self.amplitude.weight, std=0.01)
+        assert self.amplitude.bias is not None
+        nn.init.constant_(self.amplitude.bias, -3.0)  # softplus(-3) = 0.05: little texture to start with
+        self.shape = nn.Sequential(nn.Conv2d(channels, hidden, 3, padding=1), nn.SiLU(),
+                                   nn.Conv2d(hidden, hidden, 3, padding=1), nn.SiLU(),
+                                   nn.Conv2d(hidden, 1, 3, padding=1))
+        generator = torch.Generator().manual_seed(seed)
+        for k, period in enumerate(NOISE_PERIODS):
+            self.register_buffer(f"table{k}", torch.randn(channels, period, period, generator=generator),
+                                 persistent=False)
+
+    def noise(self, origin: tuple[int, int], height: int, width: int) -> torch.Tensor:
+        """(1, channels, height, width) standard Gaussian noise of the output pixels from ``origin`` on."""
+        total = None
+        for k, period in enumerate(NOISE_PERIODS):
+            table = getattr(self, f"table{k}")
+            rows = torch.arange(origin[0], origin[0] + height, device=table.device) % period
+            cols = torch.arange(origin[1], origin[1] + width, device=table.device) % period
+            part = table[:, rows][:, :, cols]
+            total = part if total is None else total + part
+        assert total is not None
+        return (total * len(NOISE_PERIODS) ** -0.5).unsqueeze(0)
+
+    def forward(self, features: torch.Tensor, origin: tuple[int, int] = (0, 0)) -> torch.Tensor:
+        """Texture (N, 1, sH, sW) for (N, C, H, W) features; ``origin``: the first output pixel's position."""
+        amplitude = F.interpolate(F.softplus(self.amplitude(features)), scale_factor=self.scale, mode="bilinear",
+                                  align_corners=False)
+        n, c, h, w = amplitude.shape
+        if self.training:
+            noise = torch.randn(n, c, h, w, device=amplitude.device, dtype=amplitude.dtype)
+        else:
+            noise = self.noise(origin, h, w).to(amplitude.dtype)
+        texture = self.shape(amplitude * (noise * self.strength))
+        return texture - gaussian_blur(texture, HIGH_PASS_SIGMA)
+
+
 class SPAN(nn.Module):
     def __init__(self, scale: int = 4, num_blocks: int = 6, channels: int = 48,
-                 image_skip: bool = True, in_channels: int = 3, out_refine: int = 0) -> None:
+                 image_skip: bool = True, in_channels: int = 3, out_refine: int = 0, texture: int = 0,
+                 texture_hidden: int = 16) -> None:
         super().__init__()
         if num_blocks < 2:
             raise ValueError("SPAN needs at least two blocks")
@@ -76,8 +156,16 @@ class SPAN(nn.Module):
             assert last.bias is not None
             nn.init.zeros_(last.bias)
             self.refine = nn.Sequential(nn.Conv2d(in_channels, out_refine, 3, padding=1), nn.SiLU(), last)
+        self.texture = TextureHead(channels, texture, texture_hidden, scale) if texture else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    @property
+    def positional(self) -> bool:
+        """Whether the result depends on where the input lies in the photo (the texture's noise): the tiler then
+        passes each tile's position."""
+        return self.texture is not None
+
+    def forward(self, x: torch.Tensor, origin: tuple[int, int] = (0, 0)) -> torch.Tensor:
+        """``origin``: where ``x`` starts in the photo (input pixels; only the texture's noise reads it)."""
         features = self.head(x)
         out = features
         first = None
@@ -93,14 +181,19 @@ class SPAN(nn.Module):
             result = result + F.interpolate(x, scale_factor=self.scale, mode="bilinear", align_corners=False)
         if self.refine is not None:
             result = result + self.refine(result)
+        if self.texture is not None and self.texture.strength:
+            result = result + self.texture(fused, (origin[0] * self.scale, origin[1] * self.scale))
         return result
 
 
-def receptive_radius(num_blocks: int, out_refine: int = 0) -> int:
+def receptive_radius(num_blocks: int, out_refine: int = 0, texture: bool = False) -> int:
     """Input pixels on each side that can reach an output pixel: one per 3x3 conv at input resolution, and
     one more for the two output-resolution convolutions of ``out_refine`` (2 output pixels, at most one
-    input pixel at x2 and above)."""
-    return 1 + 3 * num_blocks + 1 + 1 + (1 if out_refine else 0)
+    input pixel at x2 and above). The texture head reads the fused features (one pixel less than the output)
+    through one more 3x3 conv and a bilinear enlargement (2 input pixels), then three output-resolution 3x3
+    convs and the high-pass's Gaussian (3 + 4 output pixels: 2 input pixels at x4, 4 at x2): 6 more at most."""
+    radius = 1 + 3 * num_blocks + 1 + 1 + (1 if out_refine else 0)
+    return radius + 6 if texture else radius
 
 
 def widened_state(network: SPAN, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

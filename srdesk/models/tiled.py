@@ -87,10 +87,13 @@ def enlarge_tiled(upscaler: TorchUpscaler, pixels: np.ndarray, size: tuple[int, 
         if progress:
             progress(done, total)
 
+    origin = request.origin
     for index in range(passes):
         # the last pass writes the result's integer levels directly when no reduction follows it
         direct = index == passes - 1 and (pixels.shape[0] * native, pixels.shape[1] * native) == size
-        pixels = run_tiled(upscaler, pixels, tile, context, step, cancel, notes, bits=bits_for if direct else 0)
+        pixels = run_tiled(upscaler, pixels, tile, context, step, cancel, notes, bits=bits_for if direct else 0,
+                           origin=origin)
+        origin = (origin[0] * native, origin[1] * native)
     pixels = to_size(pixels, size)
     return quantize(pixels, bits_for) if bits_for else pixels
 
@@ -104,11 +107,13 @@ def run_tiled(
     cancel: CancelToken | None = None,
     notes: list[str] | None = None,
     bits: int = 0,
+    origin: tuple[int, int] = (0, 0),
 ) -> np.ndarray:
     """One pass of a learned model over an (H, W, C) float32 image, tile by tile.
 
     The result is float32, or with ``bits`` 8/16 uint8/uint16: each tile is
     clipped and rounded as it is stored, so no float copy of the whole result exists.
+    ``origin``: where ``image`` starts in the photo (a preview's crop), for models that draw by position.
 
     When the GPU runs out of memory, the failing region is split into smaller
     tiles (down to OOM_MIN_TILE); if even those do not fit, the rest of this
@@ -127,7 +132,11 @@ def run_tiled(
         check_cancel(cancel)
         patch = np.ascontiguousarray(image[t.top : t.bottom, t.left : t.right].transpose(2, 0, 1))
         try:
-            result = runner.run(torch.from_numpy(patch).unsqueeze(0))[0]
+            batch = torch.from_numpy(patch).unsqueeze(0)
+            if getattr(runner, "positional", False):  # a drawn texture: where the tile lies in the photo
+                result = runner.run(batch, origin=(origin[0] + t.top, origin[1] + t.left))[0]
+            else:
+                result = runner.run(batch)[0]
         except torch.cuda.OutOfMemoryError:
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()

@@ -153,8 +153,13 @@ def sr_data_description(config: dict[str, Any]) -> str:
                  + (f" + excess-spectrum loss x {config['spectrum_weight']:g}"
                     if config.get("spectrum_weight") else ""))
     if config.get("texture_weight"):
-        text += (f"; + texture loss x {config['texture_weight']:g} (EnhanceNet's: Gram matrices of a random CNN's "
-                 f"features over {config.get('texture_patch', 16)} px tiles, matched to the photo's)")
+        loss = (f"texture loss x {config['texture_weight']:g} (EnhanceNet's: Gram matrices of a random CNN's "
+                f"features over {config.get('texture_patch', 16)} px tiles, matched to the photo's)")
+        if config.get("texture_only"):
+            text += (f"; a texture head ({config.get('texture_head', 0)} noise maps, models.span.TextureHead) "
+                     f"trained alone over the frozen network on the {loss}")
+        else:
+            text += f"; + {loss}"
     if config.get("ema_decay"):
         text += f"; the shipped weights are the generator's exponential moving average (decay {config['ema_decay']:g})"
     return text + continued_from(config)

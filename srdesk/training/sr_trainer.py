@@ -89,6 +89,12 @@ class SRConfig(RunConfig):
     # EnhanceNet's texture loss (losses.texture_loss): the photo's texture statistics per tile, not its pixels
     texture_weight: float = 0.0
     texture_patch: int = 16  # px of the tile whose Gram matrices are compared
+    # SPAN: a texture head (models.span.TextureHead) drawing texture from this many noise maps (0 = none)
+    texture_head: int = 0
+    texture_hidden: int = 16  # channels of its output-resolution convolutions
+    # train the texture head alone over the frozen network, on the texture loss alone: the frozen network is
+    # already the pixel loss's optimum, so a pixel term would only teach the head to draw nothing (it is logged)
+    texture_only: bool = False
 
     def architecture(self) -> dict[str, Any]:
         return {
@@ -98,7 +104,8 @@ class SRConfig(RunConfig):
             "channels": self.channels,
             "image_skip": self.image_skip,
         } | ({"batch_norm": self.batch_norm} if self.arch == "srresnet" else {}) \
-          | ({"out_refine": self.out_refine} if self.out_refine else {})
+          | ({"out_refine": self.out_refine} if self.out_refine else {}) \
+          | ({"texture": self.texture_head, "texture_hidden": self.texture_hidden} if self.texture_head else {})
 
 
 def apply_stage2_defaults(config: SRConfig) -> SRConfig:
@@ -169,9 +176,18 @@ class SRTrainer(Trainer):
                 state = widened_state(self.generator, state)
                 widened = f" (widened from {config.init_from}'s channels, the same output)"
             self.init_report = init_matching(self.generator, state) + widened
+        if config.texture_head and config.arch != "span":
+            raise ValueError("--texture-head is a SPAN option (--arch span)")
+        if config.texture_only:
+            if not (config.texture_head and config.texture_weight) or config.adversarial:
+                raise ValueError("--texture-only trains a texture head on the texture loss: set --texture-head and "
+                                 "--texture-weight, without --adversarial")
+            assert isinstance(self.generator, SPAN) and self.generator.texture is not None
+            self.generator.requires_grad_(False)
+            self.generator.texture.requires_grad_(True)
         self.pixel = losses.pixel_loss(config.pixel_loss)
-        self.g_opt: torch.optim.Optimizer = torch.optim.Adam(self.generator.parameters(), lr=config.lr,
-                                                             betas=(0.9, 0.99))
+        trained = [p for p in self.generator.parameters() if p.requires_grad]
+        self.g_opt: torch.optim.Optimizer = torch.optim.Adam(trained, lr=config.lr, betas=(0.9, 0.99))
         if config.content_loss not in losses.CONTENT_LOSSES:
             raise ValueError(f"unknown content loss {config.content_loss!r}; use one of {losses.CONTENT_LOSSES}")
         self.perceptual = None
@@ -283,6 +299,8 @@ class SRTrainer(Trainer):
             with self.autocast():
                 sr = self.generator(lr).float()
                 loss = pixel = self.pixel(sr, target)
+                if self.config.texture_only:
+                    loss = torch.zeros_like(pixel)  # the pixel loss is logged, not optimised (see SRConfig)
                 terms = {"pixel": pixel}
                 if self.perceptual is not None:  # stage 1 may add the generic perceptual loss
                     terms["content"] = self.perceptual(sr, target)

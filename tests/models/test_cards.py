@@ -92,3 +92,12 @@ def test_card_numbers_match_a_fresh_measurement_on_set5(name: str, degradation: 
 
 def test_shipped_cards_exist() -> None:
     assert {"srresnet-x4", "srgan-x4", "pixel-recursive-faces-x4"} <= set(SHIPPED)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_a_model_with_a_texture_head_has_its_detail_strength_set_the_texture(name: str) -> None:
+    """The registry's drawn-texture flag (detail strength scales the drawn texture) and the card's architecture
+    (a texture head) agree: neither a head without a strength nor a strength that would look for a head."""
+    card = read_card(name)
+    assert card is not None
+    assert registry.get(name).drawn_texture == bool(card.architecture.get("texture"))

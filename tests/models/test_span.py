@@ -129,3 +129,77 @@ def test_widened_network_computes_the_same_and_learns_with_its_new_channels(out_
     assert wide.fuse.weight.grad is not None and wide.fuse.weight.grad[:6, 16:20].abs().sum() > 0
     with pytest.raises(ValueError, match="widen"):
         widened_state(narrow, wide.state_dict())
+
+
+def _textured_span(scale: int = 4, blocks: int = 2) -> SPAN:
+    """A random SPAN with a texture head large enough that its texture shows."""
+    torch.manual_seed(0)
+    net = SPAN(scale=scale, num_blocks=blocks, channels=8, texture=4, texture_hidden=8).eval()
+    for p in net.parameters():
+        p.data.normal_(0, 0.3)
+    assert net.texture is not None
+    with torch.no_grad():
+        net.texture.amplitude.bias.fill_(1.0)
+    return net
+
+
+def test_texture_strength_zero_is_the_network_without_it_and_strength_scales_the_texture() -> None:
+    textured = _textured_span()
+    assert textured.texture is not None and textured.positional
+    plain = SPAN(scale=4, num_blocks=2, channels=8).eval()
+    missing = plain.load_state_dict(textured.state_dict(), strict=False)
+    assert not missing.missing_keys and all(k.startswith("texture.") for k in missing.unexpected_keys)
+    x = torch.rand(1, 3, 24, 28)
+    with torch.no_grad():
+        full = textured(x)
+        textured.texture.strength = 0.0
+        assert torch.equal(textured(x), plain(x))
+        textured.texture.strength = 0.5
+        half = textured(x)
+        texture, half_texture = full - plain(x), half - plain(x)
+    assert texture.abs().mean() > 1e-3
+    assert 0.2 < float(half_texture.abs().mean() / texture.abs().mean()) < 0.8
+
+
+def test_texture_is_luminance_detail_without_a_brightness_shift() -> None:
+    """The same change to R, G and B (no colour speckle), and high-passed: each 16 px area keeps its mean."""
+    net = _textured_span()
+    plain = SPAN(scale=4, num_blocks=2, channels=8).eval()
+    plain.load_state_dict(net.state_dict(), strict=False)
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        texture = net(x) - plain(x)
+    rms = texture.pow(2).mean().sqrt()
+    # (the differences of two large outputs: float rounding is relative to the outputs' size)
+    torch.testing.assert_close(texture[:, 0], texture[:, 1], rtol=0, atol=1e-5 * float(rms))
+    torch.testing.assert_close(texture[:, 0], texture[:, 2], rtol=0, atol=1e-5 * float(rms))
+    # (this random head's shaping convolutions have biases as large as their weights: a constant that the
+    # high-pass removes; what is left in a 16 px area's mean is the noise's own, about rms / 16 per area)
+    assert abs(float(texture.mean())) < 0.02 * float(rms)
+    area_means = torch.nn.functional.avg_pool2d(texture[:, :1], 16)
+    assert float(area_means.abs().max()) < 0.2 * float(rms)
+
+
+def test_texture_is_the_same_in_tiles_and_in_a_crop_at_its_place_and_differs_elsewhere() -> None:
+    """The noise follows the position in the photo: tiles and a preview's crop draw what the whole image draws
+    there (with the registry's radius), and the texture is not a pattern that repeats with the input."""
+    params = {"arch": "span", "scale": 4, "num_blocks": 2, "channels": 8, "image_skip": True, "texture": 4,
+              "texture_hidden": 8}
+    arch = registry.architecture("span")
+    assert set(arch.build(params).state_dict()) == set(_textured_span().state_dict())
+    radius = arch.receptive_radius(params)
+    upscaler = TorchUpscaler("span-test", _textured_span(), 4, torch.device("cpu"), receptive_radius=radius)
+    image = np.random.default_rng(0).random((37, 45, 3), dtype=np.float32)
+    whole = run_tiled(upscaler, image, tile=1000, overlap=0)
+    tol = 1e-6 * float(np.abs(whole).max())  # float rounding of this random network's large outputs
+    tiled = run_tiled(upscaler, image, tile=12, overlap=radius)
+    assert np.abs(tiled - whole).max() < tol
+    short = run_tiled(upscaler, image, tile=12, overlap=radius - 5)  # the head needs its extra context
+    assert np.abs(short - whole).max() > 100 * tol
+    top, left = 9, 14
+    crop = np.ascontiguousarray(image[top:, left:])
+    part = run_tiled(upscaler, crop, tile=1000, overlap=0, origin=(top, left))
+    r = 4 * radius  # the crop's own edge lacks context
+    np.testing.assert_allclose(part[r:, r:], whole[4 * top + r :, 4 * left + r :], atol=tol)
+    elsewhere = run_tiled(upscaler, crop, tile=1000, overlap=0)  # the same pixels drawn as if at the corner
+    assert np.abs(elsewhere[r:, r:] - part[r:, r:]).max() > 100 * tol

@@ -581,3 +581,56 @@ def test_a_wider_span_starts_from_a_narrower_runs_weights_with_the_same_output(t
     from srdesk.training.export import continued_from
 
     assert "widened from its 6 channels to 10" in continued_from(dataclasses.asdict(wide.config))
+
+
+class GrainyCrops(SyntheticCrops):
+    """Smooth colour fields with a fine grain that the reduction removes: texture the input no longer shows."""
+
+    def __init__(self, size: int = 32, scale: int = 4, seed: int = 0, pool: int = 8) -> None:
+        super().__init__(size, scale, seed, pool)
+        gen = torch.Generator().manual_seed(seed + 100)
+        grain = torch.randn(pool, 1, size, size, generator=gen) * 0.08
+        self.hr = (self.hr + grain).clamp(0, 1)
+        self.lr = degrade_bicubic(self.hr, bicubic_downsampler(size, scale))
+
+
+def test_a_texture_head_trains_alone_over_the_frozen_network_on_the_texture_loss(tmp_path: Path) -> None:
+    """--texture-only: from a PSNR run's weights, only the head learns (the network stays as it was, so strength 0
+    gives it back exactly), driven by the texture loss alone; the pixel loss is logged, and the texture drawn
+    grows from its small start. The card's architecture names the head, so srdesk builds it."""
+    base = SRTrainer(tiny_config(tmp_path / "a", arch="span", blocks=2, channels=8, amp=False), data=SyntheticCrops())
+    for _ in range(3):
+        base.train_step()
+    weights = base.export_weights("base.safetensors")
+    config = tiny_config(tmp_path / "b", arch="span", blocks=2, channels=8, amp=False, init_from=str(weights),
+                         texture_head=4, texture_hidden=8, texture_only=True, texture_weight=1.0, texture_patch=8,
+                         steps=30)
+    trainer = SRTrainer(config, data=GrainyCrops(seed=1))
+    generator = trainer.generator
+    assert isinstance(generator, torch.nn.Module) and generator.texture is not None
+    before = {k: v.clone() for k, v in generator.state_dict().items()}
+    lr, _ = GrainyCrops(seed=2).batch(2)
+
+    def drawn() -> float:
+        generator.eval()
+        with torch.no_grad():
+            out = generator(lr)
+            generator.texture.strength = 0.0
+            plain = generator(lr)
+            generator.texture.strength = 1.0
+        torch.testing.assert_close(plain, base.generator.eval()(lr), rtol=0, atol=0)
+        generator.train()
+        return float((out - plain).abs().mean())
+
+    start = drawn()
+    logs = [trainer.train_step() for _ in range(30)]
+    assert all(set(log) == {"pixel", "texture", "loss"} and log["loss"] == log["texture"] for log in logs)
+    after = generator.state_dict()
+    changed = {k for k in after if not torch.equal(after[k], before[k])}
+    assert changed and all(k.startswith("texture.") for k in changed)
+    assert drawn() > start  # the frozen network still gives strength 0 exactly (checked inside)
+    params = trainer.config.architecture()
+    assert params["texture"] == 4 and params["texture_hidden"] == 8
+    with pytest.raises(ValueError, match="texture-only"):
+        SRTrainer(tiny_config(tmp_path / "c", arch="span", blocks=2, texture_only=True, texture_weight=1.0),
+                  data=SyntheticCrops())

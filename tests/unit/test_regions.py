@@ -63,6 +63,43 @@ def test_a_preview_region_has_the_full_results_pixels(tiny_model, photo: np.ndar
     assert np.abs(bare - full[box.top * 4 : box.bottom * 4, box.left * 4 : box.right * 4]).max() > 1 / 255
 
 
+@pytest.fixture
+def textured_model():
+    """A registered x4 SPAN with a texture head (noise drawn by position) and fixed random weights."""
+    import torch
+
+    from srdesk.models import registry
+    from srdesk.models.span import SPAN, receptive_radius
+
+    def build() -> torch.nn.Module:
+        torch.manual_seed(0)
+        net = SPAN(scale=4, num_blocks=2, channels=8, texture=4, texture_hidden=8)
+        assert net.texture is not None
+        with torch.no_grad():
+            net.texture.amplitude.bias.fill_(1.0)  # texture that shows
+        return net
+
+    entry = registry.ModelEntry("textured-x4", "learned", "tiny random test model with drawn texture", scale=4,
+                                build=build, receptive_radius=receptive_radius(2, 0, texture=True))
+    registry.register(entry)
+    pipeline.clear_model_cache()
+    yield entry
+    registry.unregister("textured-x4")
+    pipeline.clear_model_cache()
+
+
+def test_a_preview_of_a_model_that_draws_texture_draws_what_the_full_result_has_there(
+        textured_model, photo: np.ndarray) -> None:
+    request = EnhanceRequest(model="textured-x4", scale=4, device="cpu", precision="exact")
+    full = pipeline.run(request, photo)[0].pixels
+    box = Box(30, 20, 52, 40)
+    part = regions.enhance_region(request, photo, box).pixels
+    np.testing.assert_allclose(part, full[80:160, 120:208], atol=1e-5)
+    # the texture is drawn by position: the same pixels enlarged as a photo of their own draw another one
+    alone = pipeline.run(request, np.ascontiguousarray(photo[box.top : box.bottom, box.left : box.right]))[0].pixels
+    assert np.abs(alone[24:-24, 24:-24] - full[104:136, 144:184]).max() > 1 / 255
+
+
 def test_a_preview_at_an_uneven_scale_lines_up_with_the_full_result(photo: np.ndarray) -> None:
     request = EnhanceRequest(model="bicubic", scale=2.5)
     full = pipeline.run(request, photo)[0].pixels  # 120x160
