@@ -56,13 +56,15 @@ HIGH_PASS_SIGMA = 1.5  # output px: the texture keeps only what a Gaussian of th
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur of each channel, reflect-padded (the result has the input's size)."""
+    """Separable Gaussian blur of each channel, reflect-padded (the result has the input's size; an image no
+    larger than the kernel's radius, a photo a pixel high enlarged, is padded by repeating its edge instead)."""
     radius = int(3 * sigma)
     taps = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
     kernel = torch.exp(-taps * taps / (2 * sigma * sigma))
     kernel = kernel / kernel.sum()
     c = x.shape[1]
-    x = F.pad(x, (radius, radius, radius, radius), mode="reflect")
+    mode = "reflect" if min(x.shape[-2:]) > radius else "replicate"
+    x = F.pad(x, (radius, radius, radius, radius), mode=mode)
     x = F.conv2d(x, kernel.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
     return F.conv2d(x, kernel.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 

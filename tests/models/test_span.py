@@ -203,3 +203,12 @@ def test_texture_is_the_same_in_tiles_and_in_a_crop_at_its_place_and_differs_els
     np.testing.assert_allclose(part[r:, r:], whole[4 * top + r :, 4 * left + r :], atol=tol)
     elsewhere = run_tiled(upscaler, crop, tile=1000, overlap=0)  # the same pixels drawn as if at the corner
     assert np.abs(elsewhere[r:, r:] - part[r:, r:]).max() > 100 * tol
+
+
+@pytest.mark.parametrize("size", [(1, 1), (1, 7), (2, 3)])
+def test_a_texture_head_enlarges_a_photo_a_pixel_high(size: tuple[int, int]) -> None:
+    """The high-pass's padding needs more pixels than its radius: a 1 px photo's 4 px result repeats its edge."""
+    net = _textured_span()
+    with torch.no_grad():
+        out = net(torch.rand(1, 3, *size))
+    assert out.shape == (1, 3, 4 * size[0], 4 * size[1]) and torch.isfinite(out).all()
