@@ -290,6 +290,11 @@ _LEARNED = [
                "pixel loss; firmer edges and more visible detail while still cleaning noise and JPEG blocks; detail "
                "strength blends it back towards photo-x2",
                scale=2, weights="photo-crisp-x2", faithful="photo-x2", label="Photo \u2013 crisp \u00d72"),
+    ModelEntry("photo-texture-x2", "learned", "Photos x2 with texture: photo-x2 plus the texture layer of "
+               "photo-texture-x4, trained for x2: fine grain and texture where JPEG and noise took it, so results "
+               "look like photographs; a plausible texture, not the lost original; detail strength sets how much is "
+               "drawn (0 gives photo-x2's result)",
+               scale=2, weights="photo-texture-x2", drawn_texture=True, label="Photo \u2013 with texture \u00d72"),
     ModelEntry("clean-x4", "learned", "Clean images x4 (renders, screenshots, high-quality scans): the efficient "
                "network of the photo models PSNR-trained on clean bicubic reductions; SRResNet's quality at a "
                "seventh of its time; amplifies noise and JPEG blocks in real photos",
