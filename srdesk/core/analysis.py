@@ -131,6 +131,12 @@ def noise_level(pixels: np.ndarray) -> float:
     return _noise_from_luma(luma(pixels))
 
 
+def _smallest_eigenvalue(patches: np.ndarray) -> float:
+    """The smallest eigenvalue of the covariance of flattened ``patches`` (rows), at least 0: the variance
+    along the direction where they vary least, which for weak-textured patches is the noise's alone."""
+    return max(float(np.linalg.eigvalsh(np.cov(patches.T))[0]), 0.0)
+
+
 def _noise_from_luma(y: np.ndarray, patch: int = 7, max_patches: int = 60_000, seed: int = 0) -> float:
     from numpy.lib.stride_tricks import sliding_window_view
     from scipy.special import gammaincinv
@@ -150,16 +156,16 @@ def _noise_from_luma(y: np.ndarray, patch: int = 7, max_patches: int = 60_000, s
     # differences (tr(Dh'Dh + Dv'Dv) = 4 p (p - 1)); patches below its 99th percentile count as weak texture
     n = patch * patch
     threshold_factor = 2.0 * 4.0 * patch * (patch - 1) / n * gammaincinv(n / 2, 0.99)  # per unit variance
-    variance = max(float(np.linalg.eigvalsh(np.cov(flat.T))[0]), 0.0)  # all patches, then the weak-textured ones
+    variance = _smallest_eigenvalue(flat)  # all patches, then the weak-textured ones
     for _ in range(5):
         keep = texture < threshold_factor * variance
         if keep.sum() < 4 * flat.shape[1]:
             # too few patches look like noise alone: a small, richly textured picture, where texture would
             # pass for noise; the weakest-textured tenth of the patches (selected, so if anything low) instead
             least = np.argsort(texture)[: max(len(flat) // 10, min(len(flat), 4 * flat.shape[1]))]
-            variance = min(variance, max(float(np.linalg.eigvalsh(np.cov(flat[least].T))[0]), 0.0))
+            variance = min(variance, _smallest_eigenvalue(flat[least]))
             break
-        updated = max(float(np.linalg.eigvalsh(np.cov(flat[keep].T))[0]), 0.0)
+        updated = _smallest_eigenvalue(flat[keep])
         if abs(updated - variance) <= 1e-6 * max(variance, 1e-12):
             variance = updated
             break
