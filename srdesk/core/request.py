@@ -31,8 +31,6 @@ class EnhanceRequest:
       sample reduce exactly to its input (False: the sampler's raw draws, for checking the model itself).
     - ``origin``: where the image starts in the photo (input pixels; a preview's crop): models that draw
       texture by position draw there what the whole photo's run draws.
-    - ``jpeg_quality``: the quality the whole photo was last saved at as a JPEG (None: none), for models told
-      it (JPEG-aware); :func:`srdesk.engine.pipeline.run` measures it for them.
     - ``integer_output``: results as uint8 (uint16 for 16-bit sources) written tile by tile, for
       saving and showing: a quarter of float32's memory, so big photos stay within bounds. False:
       float32 in [0, 1] (measurements).
@@ -52,7 +50,6 @@ class EnhanceRequest:
     consistent: bool = True
     integer_output: bool = False
     origin: tuple[int, int] = (0, 0)
-    jpeg_quality: int | None = None
 
     def __post_init__(self) -> None:
         if not SCALE_MIN <= float(self.scale) <= SCALE_MAX:

@@ -101,8 +101,6 @@ def run(
         upscaler = get_upscaler(request.model, request.device, request.precision, request.strength)
     if upscaler.kind != "classical":
         apply_threads(request.threads or upscaler.default_threads)
-    if getattr(upscaler, "conditioned", False):  # JPEG-aware: told the whole photo's quality
-        request = request.with_(jpeg_quality=assessment_of(source).quality)
     height, width = source.pixels.shape[:2]
     size = resample.output_size((height, width), request.scale)
     check_cancel(cancel)

@@ -169,8 +169,6 @@ def enhance_region(
         context = request.overlap
     else:
         context = getattr(upscaler, "receptive_radius", CLASSICAL_CONTEXT)
-    if getattr(upscaler, "conditioned", False):
-        pipeline.assessment_of(source)  # measured on the whole photo: the crop carries it (its metadata's copy)
     outer = Box(max(0, box.left - context), max(0, box.top - context),
                 min(width, box.right + context), min(height, box.bottom + context))
     rows, cols = slice(outer.top, outer.bottom), slice(outer.left, outer.right)

@@ -173,24 +173,13 @@ class TorchUpscaler:
         the tile's ``origin``."""
         return bool(getattr(self.module, "positional", False))
 
-    @property
-    def conditioned(self) -> bool:
-        """Whether the model is told the photo's JPEG quality (JPEG-aware): :meth:`run` then takes it."""
-        return bool(getattr(self.module, "conditioned", False))
-
-    def run(self, batch: torch.Tensor, origin: tuple[int, int] = (0, 0), jpeg_quality: int | None = None
-            ) -> torch.Tensor:
+    def run(self, batch: torch.Tensor, origin: tuple[int, int] = (0, 0)) -> torch.Tensor:
         """(N, C, H, W) in [0, 1] -> (N, C, sH, sW) float32 on the CPU, not clipped. ``origin``: where the batch
-        starts in the whole image (input pixels), for models whose result depends on it (drawn texture);
-        ``jpeg_quality``: what a JPEG-aware model is told of the whole photo (None: not a JPEG)."""
+        starts in the whole image (input pixels), for models whose result depends on it (drawn texture)."""
         import torch
-
-        from srdesk.models.span import jpeg_condition
 
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.cpu_bf16):
             x = batch.to(self.device, dtype=torch.float16 if self.fp16 else torch.float32, non_blocking=True)
-            if self.conditioned:
-                x = torch.cat([x, torch.full_like(x[:, :1], jpeg_condition(jpeg_quality))], dim=1)
             x = x.contiguous(memory_format=torch.channels_last)
             out = self.module(x, origin=origin) if self.positional else self.module(x)
             return out.float().cpu()  # channels_last: its (H, W, C) view is contiguous

@@ -29,8 +29,7 @@ learns, so it can continue from weights trained without it.
 ``texture`` (0: none) adds a :class:`TextureHead`: fine texture drawn from noise,
 trained on its own over the frozen network (a texture loss, or a discriminator),
 and scaled by the detail strength; ``texture_guide`` lets it see the network's
-result as well. ``condition`` makes it JPEG-aware: told the quality the photo was
-last saved at (a fourth input channel), as FBCNN is.
+result as well.
 Input and output are RGB in [0, 1].
 """
 
@@ -147,35 +146,15 @@ class TextureHead(nn.Module):
         return (texture - gaussian_blur(texture, HIGH_PASS_SIGMA)) * self.strength
 
 
-CONDITION_HIDDEN = 32  # units between the JPEG quality and the features' shifts
-
-
-def jpeg_condition(quality: int | None) -> float:
-    """What a JPEG-aware network is told of a photo last saved as a JPEG at ``quality`` (None: no sign of JPEG,
-    as lossless): how much the codec took, 0 for none to nearly 1 for quality 1."""
-    return 0.0 if quality is None else (100 - int(quality)) / 100
-
-
 class SPAN(nn.Module):
     def __init__(self, scale: int = 4, num_blocks: int = 6, channels: int = 48,
                  image_skip: bool = True, in_channels: int = 3, out_refine: int = 0, texture: int = 0,
-                 texture_hidden: int = 16, texture_guide: bool = False, condition: bool = False) -> None:
+                 texture_hidden: int = 16, texture_guide: bool = False) -> None:
         super().__init__()
         if num_blocks < 2:
             raise ValueError("SPAN needs at least two blocks")
         self.scale = scale
         self.image_skip = image_skip
-        self.in_channels = in_channels
-        # JPEG-aware: told the quality the photo was last saved at (an extra input channel holding
-        # jpeg_condition's value), it shifts the head's and every block's features by an amount learnt per quality
-        # (FBCNN is told the quality so; a blind network has to hedge between removing blocks and keeping detail).
-        # The last layer starts at zero: from a blind network's weights, the same network until it learns.
-        self.condition: nn.Sequential | None = None
-        if condition:
-            shifts = nn.Linear(CONDITION_HIDDEN, channels * (num_blocks + 1))
-            nn.init.zeros_(shifts.weight)
-            nn.init.zeros_(shifts.bias)
-            self.condition = nn.Sequential(nn.Linear(1, CONDITION_HIDDEN), nn.SiLU(), shifts)
         self.head = nn.Conv2d(in_channels, channels, 3, padding=1)
         self.body = nn.ModuleList(AttentionBlock(channels) for _ in range(num_blocks))
         self.body_tail = nn.Conv2d(channels, channels, 3, padding=1)
@@ -200,34 +179,18 @@ class SPAN(nn.Module):
                         if texture else None)
 
     @property
-    def conditioned(self) -> bool:
-        """Whether the input carries the JPEG condition as a channel after the image's (constant over the image:
-        :func:`jpeg_condition`)."""
-        return self.condition is not None
-
-    @property
     def positional(self) -> bool:
         """Whether the result depends on where the input lies in the photo (the texture's noise): the tiler then
         passes each tile's position."""
         return self.texture is not None
 
     def forward(self, x: torch.Tensor, origin: tuple[int, int] = (0, 0)) -> torch.Tensor:
-        """``origin``: where ``x`` starts in the photo (input pixels; only the texture's noise reads it). A
-        conditioned network reads the image's channels and then the condition's."""
-        shifts: tuple[torch.Tensor, ...] | None = None
-        if self.condition is not None:
-            if x.shape[1] != self.in_channels + 1:
-                raise ValueError(f"a JPEG-aware network reads {self.in_channels} image channels and the condition")
-            value = x[:, self.in_channels :].mean(dim=(2, 3))
-            x = x[:, : self.in_channels]
-            shifts = self.condition(value).view(x.shape[0], len(self.body) + 1, -1, 1, 1).unbind(1)
+        """``origin``: where ``x`` starts in the photo (input pixels; only the texture's noise reads it)."""
         features = self.head(x)
-        if shifts is not None:
-            features = features + shifts[0]
         out = features
         first = None
-        for k, block in enumerate(self.body):
-            out = block(out if shifts is None else out + shifts[k + 1])
+        for block in self.body:
+            out = block(out)
             if first is None:
                 first = out
         assert first is not None

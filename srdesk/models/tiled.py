@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -92,7 +92,7 @@ def enlarge_tiled(upscaler: TorchUpscaler, pixels: np.ndarray, size: tuple[int, 
         # the last pass writes the result's integer levels directly when no reduction follows it
         direct = index == passes - 1 and (pixels.shape[0] * native, pixels.shape[1] * native) == size
         pixels = run_tiled(upscaler, pixels, tile, context, step, cancel, notes, bits=bits_for if direct else 0,
-                           origin=origin, jpeg_quality=request.jpeg_quality)
+                           origin=origin)
         origin = (origin[0] * native, origin[1] * native)
     pixels = to_size(pixels, size)
     return quantize(pixels, bits_for) if bits_for else pixels
@@ -108,14 +108,12 @@ def run_tiled(
     notes: list[str] | None = None,
     bits: int = 0,
     origin: tuple[int, int] = (0, 0),
-    jpeg_quality: int | None = None,
 ) -> np.ndarray:
     """One pass of a learned model over an (H, W, C) float32 image, tile by tile.
 
     The result is float32, or with ``bits`` 8/16 uint8/uint16: each tile is
     clipped and rounded as it is stored, so no float copy of the whole result exists.
-    ``origin``: where ``image`` starts in the photo (a preview's crop), for models that draw by position;
-    ``jpeg_quality``: the whole photo's, for JPEG-aware models (every tile is told the same).
+    ``origin``: where ``image`` starts in the photo (a preview's crop), for models that draw by position.
 
     When the GPU runs out of memory, the failing region is split into smaller
     tiles (down to OOM_MIN_TILE); if even those do not fit, the rest of this
@@ -135,12 +133,10 @@ def run_tiled(
         patch = np.ascontiguousarray(image[t.top : t.bottom, t.left : t.right].transpose(2, 0, 1))
         try:
             batch = torch.from_numpy(patch).unsqueeze(0)
-            told: dict[str, Any] = {}
             if getattr(runner, "positional", False):  # a drawn texture: where the tile lies in the photo
-                told["origin"] = (origin[0] + t.top, origin[1] + t.left)
-            if getattr(runner, "conditioned", False):
-                told["jpeg_quality"] = jpeg_quality
-            result = runner.run(batch, **told)[0]
+                result = runner.run(batch, origin=(origin[0] + t.top, origin[1] + t.left))[0]
+            else:
+                result = runner.run(batch)[0]
         except torch.cuda.OutOfMemoryError:
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()

@@ -27,8 +27,7 @@ from PIL import Image
 
 from srdesk.core.constants import TRAINING_SUFFIXES
 from srdesk.core.resample import cubic_keys, weight_matrix
-from srdesk.models.span import jpeg_condition
-from srdesk.training.degrade import Degradation, degrade_batch_labelled
+from srdesk.training.degrade import Degradation, degrade_batch
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -66,7 +65,7 @@ class PhotoCrops:
 
     def __init__(self, paths: Sequence[Path], hr_size: int, scale: int, seed: int = 0,
                  degradation: Degradation | None = None, workers: int = 0,
-                 rescale_prob: float = 0.0, rescale_min: float = 1.0, condition: bool = False) -> None:
+                 rescale_prob: float = 0.0, rescale_min: float = 1.0) -> None:
         if not paths:
             raise ValueError("no training images found")
         if not 0.0 <= rescale_prob <= 1.0 or not 0.0 < rescale_min <= 1.0:
@@ -89,7 +88,6 @@ class PhotoCrops:
         self.workers = workers
         self.rescale_prob = rescale_prob
         self.rescale_min = rescale_min
-        self.condition = condition  # LR batches carry each sample's JPEG condition as a fourth channel
         self._stream: Iterator[tuple[torch.Tensor, torch.Tensor]] | None = None
         self._stream_at: tuple[int, int] = (-1, 0)  # (next batch number, batch size) the stream yields
 
@@ -116,15 +114,9 @@ class PhotoCrops:
             crops[i] = crop
         hr = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div_(255)
         clean = degrade_bicubic(hr, self.matrix)
-        qualities: list[int | None] = [None] * batch_size
         if self.degradation is None:
-            lr = clean
-        else:
-            lr, qualities = degrade_batch_labelled(hr, self.degradation, rng, clean=clean)
-        if not self.condition:
-            return lr, hr
-        values = torch.tensor([jpeg_condition(q) for q in qualities], dtype=lr.dtype)
-        return torch.cat([lr, values.view(-1, 1, 1, 1).expand(-1, 1, *lr.shape[2:])], dim=1), hr
+            return clean, hr
+        return degrade_batch(hr, self.degradation, rng, clean=clean), hr
 
     def batch(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
         index = self.index

@@ -289,12 +289,6 @@ def sensor_noise(image: torch.Tensor, shot: float, read_levels: float, gray: boo
 def camera_one(hr: torch.Tensor, stage: CameraStage, scale: int, rng: np.random.Generator,
                gen: torch.Generator) -> torch.Tensor:
     """The first-order camera path: (C, H, W) -> (C, H/s, W/s), not yet quantised."""
-    return _camera(hr, stage, scale, rng, gen)[0]
-
-
-def _camera(hr: torch.Tensor, stage: CameraStage, scale: int, rng: np.random.Generator,
-            gen: torch.Generator) -> tuple[torch.Tensor, int | None]:
-    """:func:`camera_one`, and the JPEG quality it saved at (None: kept lossless)."""
     h, w = hr.shape[1:]
     sigma_x = rng.uniform(*stage.sigma)
     sigma_y, theta = sigma_x, 0.0
@@ -305,11 +299,9 @@ def _camera(hr: torch.Tensor, stage: CameraStage, scale: int, rng: np.random.Gen
     out = resize(out, (h // scale, w // scale), RESIZE_MODES[int(rng.integers(len(RESIZE_MODES)))], antialias=True)
     out = sensor_noise(out, rng.uniform(*stage.shot), rng.uniform(*stage.read), bool(rng.random() < stage.gray_prob),
                        gen)
-    quality = None
     if rng.random() < stage.jpeg_prob:
-        quality = int(rng.integers(stage.jpeg_quality[0], stage.jpeg_quality[1] + 1))
-        out = jpeg(out, quality)
-    return out, quality
+        out = jpeg(out, int(rng.integers(stage.jpeg_quality[0], stage.jpeg_quality[1] + 1)))
+    return out
 
 
 def _noise(image: torch.Tensor, stage: NoiseStage, rng: np.random.Generator, gen: torch.Generator) -> torch.Tensor:
@@ -334,19 +326,10 @@ def _to_levels(image: torch.Tensor) -> torch.Tensor:
 
 def degrade_one(hr: torch.Tensor, config: Degradation, rng: np.random.Generator, gen: torch.Generator) -> torch.Tensor:
     """(C, H, W) in [0, 1], H and W multiples of the scale -> the 8-bit LR image (C, H/s, W/s)."""
-    return degrade_one_labelled(hr, config, rng, gen)[0]
-
-
-def degrade_one_labelled(hr: torch.Tensor, config: Degradation, rng: np.random.Generator, gen: torch.Generator
-                         ) -> tuple[torch.Tensor, int | None]:
-    """:func:`degrade_one`, and the JPEG quality the LR image was *last* saved at, as its pixels show it (None:
-    not saved as a JPEG, or resized or filtered since, which hides the quantisation lattice; what
-    :func:`srdesk.core.analysis.quality_from_pixels` reads from a real photo's pixels)."""
     h, w = hr.shape[1:]
     lr_size = (h // config.scale, w // config.scale)
     if config.camera_prob > 0 and rng.random() < config.camera_prob:
-        out, saved = _camera(hr, config.camera, config.scale, rng, gen)
-        return _to_levels(out), saved
+        return _to_levels(camera_one(hr, config.camera, config.scale, rng, gen))
     # first order
     out = filter2d(hr, random_blur_kernel(config.blur1, rng))
     out = _random_resize(out, config.stage1, (h, w), rng)
@@ -362,45 +345,31 @@ def degrade_one_labelled(hr: torch.Tensor, config: Degradation, rng: np.random.G
     size = int(rng.choice(np.arange(7, 22, 2)))
     sinc = sinc_kernel(size, rng.uniform(np.pi / 3, np.pi)) if rng.random() < config.final_sinc_prob else None
     quality = int(rng.integers(config.stage2.jpeg_quality[0], config.stage2.jpeg_quality[1] + 1))
-    last: int | None = None
     if rng.random() < 0.5:
         out = resize(out, lr_size, final_mode)
         if sinc is not None:
             out = filter2d(out, sinc)
-        out, last = jpeg(out, quality), quality
+        out = jpeg(out, quality)
     else:
         out = jpeg(out, quality)
-        if sinc is None and tuple(out.shape[1:]) == lr_size:
-            last = quality  # the resize to the size it has already is the identity: the lattice stays
         out = resize(out, lr_size, final_mode)
         if sinc is not None:
             out = filter2d(out, sinc)
-    return _to_levels(out), last
+    return _to_levels(out)
 
 
 def degrade_batch(hr: torch.Tensor, config: Degradation, rng: np.random.Generator,
                   clean: torch.Tensor | None = None) -> torch.Tensor:
     """(N, C, H, W) -> (N, C, H/s, W/s). ``clean`` (same shape as the result) is used for the
     ``clean_prob`` share of samples; each sample's parameters come from its own seed drawn from ``rng``."""
-    return degrade_batch_labelled(hr, config, rng, clean)[0]
-
-
-def degrade_batch_labelled(hr: torch.Tensor, config: Degradation, rng: np.random.Generator,
-                           clean: torch.Tensor | None = None) -> tuple[torch.Tensor, list[int | None]]:
-    """:func:`degrade_batch`, and each sample's last JPEG quality (:func:`degrade_one_labelled`; None for the
-    clean share)."""
-    out: list[torch.Tensor] = []
-    qualities: list[int | None] = []
+    out = []
     for i in range(hr.shape[0]):
         seed = int(rng.integers(0, 2**62))
         sample_rng = np.random.default_rng(seed)
         if clean is not None and sample_rng.random() < config.clean_prob:
             out.append(clean[i])
-            qualities.append(None)
             continue
         gen = torch.Generator(device=hr.device)
         gen.manual_seed(seed)
-        lr, quality = degrade_one_labelled(hr[i], config, sample_rng, gen)
-        out.append(lr)
-        qualities.append(quality)
-    return torch.stack(out), qualities
+        out.append(degrade_one(hr[i], config, sample_rng, gen))
+    return torch.stack(out)

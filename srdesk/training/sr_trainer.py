@@ -12,11 +12,10 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
-from srdesk.core.analysis import quality_from_pixels
 from srdesk.core.evaluate import benchmark_files, evaluate, image_score, make_pair
 from srdesk.models import registry
 from srdesk.models.discriminators import Discriminator, build_discriminator
-from srdesk.models.span import SPAN, jpeg_condition, widened_state
+from srdesk.models.span import SPAN, widened_state
 from srdesk.training import losses
 from srdesk.training.data import PhotoCrops, list_images, load_rgb_uint8
 from srdesk.training.degrade import Degradation, unsharp_mask
@@ -98,9 +97,6 @@ class SRConfig(RunConfig):
     # frozen network is already the pixel loss's optimum, so a pixel term would only teach the head to draw
     # nothing (it is logged). With --adversarial: the adversarial stage's losses, the head the only part learning.
     texture_only: bool = False
-    # SPAN: JPEG-aware, told the quality each photo was last saved at (models.span.jpeg_condition): the training
-    # LR carries each sample's as a fourth channel, validation reads it from the pixels as srdesk does
-    condition: bool = False
 
     def architecture(self) -> dict[str, Any]:
         return {
@@ -112,8 +108,7 @@ class SRConfig(RunConfig):
         } | ({"batch_norm": self.batch_norm} if self.arch == "srresnet" else {}) \
           | ({"out_refine": self.out_refine} if self.out_refine else {}) \
           | ({"texture": self.texture_head, "texture_hidden": self.texture_hidden} if self.texture_head else {}) \
-          | ({"texture_guide": True} if self.texture_head and self.texture_guide else {}) \
-          | ({"condition": True} if self.condition else {})
+          | ({"texture_guide": True} if self.texture_head and self.texture_guide else {})
 
 
 def apply_stage2_defaults(config: SRConfig) -> SRConfig:
@@ -153,12 +148,8 @@ def build_generator(config: SRConfig) -> nn.Module:
 
 
 def run_generator(generator: nn.Module, lr_image: np.ndarray, device: torch.device) -> np.ndarray:
-    """``lr_image`` (H, W, 3) in [0, 1] enlarged; a JPEG-aware generator is told the quality its pixels show."""
-    x = torch.from_numpy(np.ascontiguousarray(lr_image.transpose(2, 0, 1))).unsqueeze(0).to(device).float()
-    if getattr(generator, "conditioned", False):
-        value = jpeg_condition(quality_from_pixels(lr_image))
-        x = torch.cat([x, torch.full_like(x[:, :1], value)], dim=1)
-    return generator(x)[0].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+    x = torch.from_numpy(np.ascontiguousarray(lr_image.transpose(2, 0, 1))).unsqueeze(0).to(device)
+    return generator(x.float())[0].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
 
 
 M = TypeVar("M", bound=nn.Module)
@@ -188,8 +179,6 @@ class SRTrainer(Trainer):
                 state = widened_state(self.generator, state)
                 widened = f" (widened from {config.init_from}'s channels, the same output)"
             self.init_report = init_matching(self.generator, state) + widened
-        if config.condition and config.arch != "span":
-            raise ValueError("--condition is a SPAN option (--arch span)")
         if config.texture_head and config.arch != "span":
             raise ValueError("--texture-head is a SPAN option (--arch span)")
         if config.texture_guide and not config.texture_head:
@@ -250,8 +239,7 @@ class SRTrainer(Trainer):
         train = [p for p in list_images(Path(self.config.train_dir)) if p.name not in self.config.holdout]
         return PhotoCrops(train, self.config.crop, self.config.scale, seed=self.config.seed,
                           degradation=training_degradation(self.config), workers=self.config.data_workers,
-                          rescale_prob=self.config.rescale_prob, rescale_min=self.config.rescale_min,
-                          condition=self.config.condition)
+                          rescale_prob=self.config.rescale_prob, rescale_min=self.config.rescale_min)
 
     def _holdout_pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
         pairs = []
@@ -344,13 +332,12 @@ class SRTrainer(Trainer):
         # Critic/discriminator updates; WGAN variants take n_critic fresh batches.
         for _ in range(cfg.n_critic):
             lr, hr = self._batch()
-            seen = lr[:, :3]  # (the image: a JPEG-aware generator's input also carries its condition)
             with torch.no_grad(), self.autocast():
                 sr = self.generator(lr).float()
             with self.autocast():
-                d_loss = losses.discriminator_loss(kind, disc(hr, seen).float(), disc(sr, seen).float())
+                d_loss = losses.discriminator_loss(kind, disc(hr, lr).float(), disc(sr, lr).float())
             if kind == "wgan-gp":
-                gp = losses.gradient_penalty(disc, hr, sr, seen)
+                gp = losses.gradient_penalty(disc, hr, sr, lr)
                 d_loss = d_loss + cfg.gp_lambda * gp
                 out["gp"] = gp.item()
             d_opt.zero_grad(set_to_none=True)
@@ -361,21 +348,20 @@ class SRTrainer(Trainer):
         out["d_loss"] = d_loss.item()
         # Generator update: content + adv_weight x adversarial (+ optional pixel).
         lr, hr = self._batch()
-        seen = lr[:, :3]
         target = self._target(hr)
         for p in disc.parameters():
             p.requires_grad_(False)
         with self.autocast():
             sr = self.generator(lr).float()
             if cfg.content_loss == "features":
-                content = losses.feature_matching_loss(disc.forward_features(target, seen),
-                                                       disc.forward_features(sr, seen))
+                content = losses.feature_matching_loss(disc.forward_features(target, lr),
+                                                       disc.forward_features(sr, lr))
             elif cfg.content_loss == "random-features":
                 assert self.perceptual is not None
                 content = self.perceptual(sr, target)
             else:
                 content = self.pixel(sr, target)
-            adversarial = losses.generator_adversarial_loss(kind, disc(sr, seen).float())
+            adversarial = losses.generator_adversarial_loss(kind, disc(sr, lr).float())
             g_loss = cfg.content_weight * content + cfg.adv_weight * adversarial
             pixel = self.pixel(sr, target)
             if cfg.pixel_weight:

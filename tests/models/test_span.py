@@ -243,33 +243,3 @@ def test_a_texture_head_enlarges_a_photo_a_pixel_high(size: tuple[int, int]) -> 
     with torch.no_grad():
         out = net(torch.rand(1, 3, *size))
     assert out.shape == (1, 3, 4 * size[0], 4 * size[1]) and torch.isfinite(out).all()
-
-
-def test_a_jpeg_aware_network_starts_as_the_blind_one_and_reads_the_quality_channel() -> None:
-    """Its condition layer starts at zero: from a blind network's weights, every quality gives the blind
-    network's result. Once it has learnt, the quality changes the result, a tile of the photo is told the same
-    quality and stays seamless, and an input without the channel is refused."""
-    from srdesk.models.span import jpeg_condition
-
-    blind = _random_span(4)
-    aware = SPAN(scale=4, num_blocks=2, channels=8, condition=True).eval()
-    missing = aware.load_state_dict(blind.state_dict(), strict=False)
-    assert all(k.startswith("condition.") for k in missing.missing_keys) and not missing.unexpected_keys
-    assert aware.conditioned and not blind.conditioned
-    x = torch.rand(1, 3, 20, 22)
-
-    def told(quality: int | None) -> torch.Tensor:
-        return torch.cat([x, torch.full_like(x[:, :1], jpeg_condition(quality))], dim=1)
-
-    with torch.no_grad():
-        for quality in (None, 40, 85):
-            torch.testing.assert_close(aware(told(quality)), blind(x), rtol=0, atol=0)
-        for p in aware.condition.parameters():
-            p.normal_(0, 0.3)
-        assert float((aware(told(40)) - aware(told(90))).abs().mean()) > 1e-3
-    assert jpeg_condition(None) == 0.0 and jpeg_condition(75) == pytest.approx(0.25)
-    with pytest.raises(ValueError, match="condition"):
-        aware(x)
-    params = {"arch": "span", "scale": 4, "num_blocks": 2, "channels": 8, "image_skip": True, "condition": True}
-    built = registry.architecture("span").build(params)
-    assert {k: v.shape for k, v in built.state_dict().items()} == {k: v.shape for k, v in aware.state_dict().items()}

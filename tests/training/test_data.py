@@ -99,23 +99,3 @@ def test_worker_processes_make_the_same_batches_in_order_and_after_a_resume(tmp_
     assert ahead.state() == inline.state() == {"index": 13}
     torch.testing.assert_close(ahead.batch(2)[1], inline.make_batch(13, 2)[1], rtol=0, atol=0)
     assert not torch.equal(inline.make_batch(13, 2)[1], inline.make_batch(14, 2)[1])  # batches differ at all
-
-
-def test_conditioned_crops_carry_each_samples_jpeg_condition_as_a_fourth_channel(tmp_path: Path) -> None:
-    """The LR image's three channels as without the option, then a constant channel: the condition of the
-    quality the sample was last saved at ((100 - q) / 100; 0 for the clean share and lossless ones)."""
-    from srdesk.training.degrade import Degradation
-
-    paths = ramp_photo(tmp_path)
-    mix = Degradation(scale=4, clean_prob=0.3, camera_prob=0.5)
-    plain = PhotoCrops(paths, 64, 4, seed=2, degradation=mix)
-    told = PhotoCrops(paths, 64, 4, seed=2, degradation=mix, condition=True)
-    lr, hr = told.make_batch(4, 12)
-    image, same_hr = plain.make_batch(4, 12)
-    assert lr.shape == (12, 4, 16, 16)
-    assert torch.equal(lr[:, :3], image) and torch.equal(hr, same_hr)
-    values = lr[:, 3].flatten(1)
-    assert torch.equal(values.amin(1), values.amax(1))  # constant over each sample
-    percent = values[:, 0].double() * 100
-    torch.testing.assert_close(percent, percent.round(), rtol=0, atol=1e-4)  # a whole quality each
-    assert (percent == 0).any() and ((percent >= 5) & (percent <= 70)).any()

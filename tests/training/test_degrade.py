@@ -224,28 +224,3 @@ def test_the_benchmark_degradation_leaves_one_damage_out_with_every_other_draw_k
     assert [q for q in range(60, 86) if np.array_equal(saved(q), full)]
     jpeg_only = real_degradation(hr, 4, "flat", noise=False)
     assert np.abs(jpeg_only.astype(int) - 100).max() <= 1  # a flat image survives the JPEG
-
-
-def test_each_sample_is_labelled_with_the_jpeg_quality_its_pixels_show() -> None:
-    """The label is what srdesk reads from a photo's pixels (the quantisation lattice): the last JPEG's quality
-    where nothing came after it, None for the clean share, a lossless camera picture, or a JPEG resized or
-    filtered since. The labelled batch is the plain batch, pixel for pixel."""
-    from PIL import Image
-
-    from srdesk.core.analysis import quality_from_pixels
-
-    with Image.open("resources/sample-osprey.jpg") as im:
-        photo = np.asarray(im.convert("RGB"))[:512, :512]
-    hr = torch.from_numpy(photo.copy()).permute(2, 0, 1).float().div(255).expand(12, -1, -1, -1).contiguous()
-    clean = torch.nn.functional.avg_pool2d(hr, 4)
-    config = Degradation(scale=4, clean_prob=0.2, camera_prob=0.5).milder(0.5)
-    lr, labels = degrade.degrade_batch_labelled(hr, config, np.random.default_rng(11), clean=clean)
-    torch.testing.assert_close(lr, degrade.degrade_batch(hr, config, np.random.default_rng(11), clean=clean),
-                               rtol=0, atol=0)
-    assert len(labels) == 12 and any(q is None for q in labels) and sum(q is not None for q in labels) >= 4
-    for image, label in zip(lr, labels, strict=True):
-        read = quality_from_pixels((image.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
-        if label is None:
-            assert read is None
-        elif label <= 90:  # (above, the steps are 1 or 2: no lattice to read)
-            assert read is not None and abs(read - label) <= 2

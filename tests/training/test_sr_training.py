@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from srdesk.models import registry
 from srdesk.training import losses
 from srdesk.training.data import bicubic_downsampler, degrade_bicubic
-from srdesk.training.sr_trainer import SRConfig, SRTrainer, apply_stage2_defaults, keeps_best_psnr, run_generator
+from srdesk.training.sr_trainer import SRConfig, SRTrainer, apply_stage2_defaults, keeps_best_psnr
 from srdesk.training.trainer import learning_rate
 
 
@@ -669,42 +669,3 @@ def test_a_guided_texture_head_trains_alone_against_a_discriminator(tmp_path: Pa
     assert "guided by the network's result" in text and "trained alone over the frozen network" in text
     with pytest.raises(ValueError, match="texture-guide"):
         SRTrainer(tiny_config(tmp_path / "c", arch="span", blocks=2, texture_guide=True), data=SyntheticCrops())
-
-
-class QualityCrops(SyntheticCrops):
-    """SyntheticCrops whose LR carries a JPEG condition channel: half the samples 'saved at quality 40'."""
-
-    def batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        lr, hr = super().batch(n)
-        values = torch.tensor([0.6 if k % 2 else 0.0 for k in range(n)]).view(-1, 1, 1, 1)
-        return torch.cat([lr, values.expand(-1, 1, *lr.shape[2:])], dim=1), hr
-
-
-def test_a_jpeg_aware_run_starts_from_blind_weights_and_validates_on_what_the_pixels_show(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """--condition: from a blind network's weights the same results until it learns; the condition layer
-    learns from the batches' fourth channel; validation tells it the quality srdesk reads from the pixels."""
-    from srdesk.training import sr_trainer
-
-    base = SRTrainer(tiny_config(tmp_path / "a", arch="span", blocks=2, channels=8, amp=False), data=SyntheticCrops())
-    weights = base.export_weights("base.safetensors")
-    config = tiny_config(tmp_path / "b", arch="span", blocks=2, channels=8, amp=False, init_from=str(weights),
-                         condition=True)
-    trainer = SRTrainer(config, data=QualityCrops())
-    assert trainer.config.architecture()["condition"] is True
-    image = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32)
-    device = torch.device("cpu")
-    told: list[np.ndarray] = []
-    monkeypatch.setattr(sr_trainer, "quality_from_pixels", lambda pixels: told.append(pixels) or 40)
-    with torch.no_grad():
-        np.testing.assert_allclose(run_generator(trainer.generator.eval(), image, device),
-                                   run_generator(base.generator.eval(), image, device), atol=0)
-    assert len(told) == 1 and told[0] is image  # the quality is read from the pixels it enlarges
-    trainer.generator.train()
-    before = {k: v.clone() for k, v in trainer.generator.state_dict().items() if k.startswith("condition.")}
-    for _ in range(3):
-        trainer.train_step()
-    after = trainer.generator.state_dict()
-    assert any(not torch.equal(after[k], v) for k, v in before.items())
-    with pytest.raises(ValueError, match="condition"):
-        SRTrainer(tiny_config(tmp_path / "c", condition=True), data=SyntheticCrops())  # SRResNet

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -124,70 +122,3 @@ def test_a_sampling_model_has_no_preview(tiny_sampler) -> None:
     request = EnhanceRequest(model=tiny_sampler.name, scale=4, device="cpu")
     with pytest.raises(InvalidParameter, match="guess"):
         regions.enhance_region(request, np.zeros((16, 16, 3), np.float32), Box(0, 0, 8, 8))
-
-
-@pytest.fixture
-def jpeg_aware_model():
-    """A registered x4 JPEG-aware SPAN (told the photo's JPEG quality) with fixed random weights."""
-    import torch
-
-    from srdesk.models import registry
-    from srdesk.models.span import SPAN, receptive_radius
-
-    def build() -> torch.nn.Module:
-        torch.manual_seed(0)
-        net = SPAN(scale=4, num_blocks=2, channels=8, condition=True)
-        assert net.condition is not None
-        with torch.no_grad():
-            for p in net.condition.parameters():
-                p.normal_(0, 0.5)  # a quality that changes the result
-        return net
-
-    entry = registry.ModelEntry("jpeg-aware-x4", "learned", "tiny random JPEG-aware test model", scale=4,
-                                build=build, receptive_radius=receptive_radius(2))
-    registry.register(entry)
-    pipeline.clear_model_cache()
-    yield entry
-    registry.unregister("jpeg-aware-x4")
-    pipeline.clear_model_cache()
-
-
-def test_a_jpeg_aware_model_is_told_the_whole_photos_quality_also_in_a_preview(jpeg_aware_model,
-                                                                               tmp_path: Path) -> None:
-    """pipeline.run measures the JPEG quality (from the file's tables, else the pixels' lattice) and tells the
-    model; a preview's crop, whose blocks no longer line up with its corner, is told the whole photo's."""
-    import io
-
-    import torch
-    from PIL import Image
-
-    from srdesk.core.imageio import load
-    from srdesk.models.span import jpeg_condition
-
-    rng = np.random.default_rng(1)
-    smooth = np.kron(rng.random((12, 16, 3)), np.ones((8, 8, 1)))  # 96x128 with edges and flat areas
-    pixels = np.clip(smooth * 255 + rng.normal(0, 6, smooth.shape), 0, 255).astype(np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="JPEG", quality=70)
-    decoded = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")).astype(np.float32) / 255
-    request = EnhanceRequest(model="jpeg-aware-x4", scale=4, device="cpu", precision="exact")
-    full = pipeline.run(request, decoded)[0].pixels
-    net = jpeg_aware_model.build().eval()
-    x = torch.from_numpy(decoded.transpose(2, 0, 1).copy())[None]
-
-    def direct(quality: int | None) -> np.ndarray:
-        told = torch.cat([x, torch.full_like(x[:, :1], jpeg_condition(quality))], dim=1)
-        with torch.no_grad():
-            return net(told)[0].clamp(0, 1).permute(1, 2, 0).numpy()
-
-    np.testing.assert_allclose(full, direct(70), atol=1e-5)
-    assert np.abs(full - direct(None)).max() > 1 / 255  # (the quality matters to this model)
-    box = Box(21, 13, 50, 41)
-    part = regions.enhance_region(request, decoded, box).pixels
-    np.testing.assert_allclose(part, full[box.top * 4 : box.bottom * 4, box.left * 4 : box.right * 4], atol=1e-5)
-    # a file: the quality comes from its quantisation tables
-    path = tmp_path / "photo.jpg"
-    path.write_bytes(buffer.getvalue())
-    loaded = load(path)
-    assert loaded.meta.jpeg_quality == 70
-    np.testing.assert_allclose(pipeline.run(request, loaded)[0].pixels, full, atol=1e-5)
