@@ -59,8 +59,7 @@ def _build_span(params: dict[str, Any]) -> nn.Module:
 
     return SPAN(scale=int(params["scale"]), num_blocks=int(params["num_blocks"]), channels=int(params["channels"]),
                 image_skip=bool(params.get("image_skip", True)), out_refine=int(params.get("out_refine", 0)),
-                texture=int(params.get("texture", 0)), texture_hidden=int(params.get("texture_hidden", 16)),
-                texture_guide=bool(params.get("texture_guide", False)))
+                texture=int(params.get("texture", 0)), texture_hidden=int(params.get("texture_hidden", 16)))
 
 
 def _span_radius(params: dict[str, Any]) -> int:

@@ -27,9 +27,8 @@ neighbouring input pixels' tiles (a GAN-trained generator learnt a mosaic of
 them). Its last convolution starts at zero: the network is unchanged until it
 learns, so it can continue from weights trained without it.
 ``texture`` (0: none) adds a :class:`TextureHead`: fine texture drawn from noise,
-trained on its own over the frozen network (a texture loss, or a discriminator),
-and scaled by the detail strength; ``texture_guide`` lets it see the network's
-result as well.
+trained on its own over the frozen network (a texture loss), and scaled by the
+detail strength.
 Input and output are RGB in [0, 1].
 """
 
@@ -54,7 +53,6 @@ class AttentionBlock(nn.Module):
 
 NOISE_PERIODS = (251, 241)  # the noise tables' sides: coprime, so the sum repeats only every 60,491 px
 HIGH_PASS_SIGMA = 1.5  # output px: the texture keeps only what a Gaussian of this width does not
-LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601, the evaluation's Y in proportion
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -88,24 +86,17 @@ class TextureHead(nn.Module):
     previews draw exactly what the whole image draws there, and the same photo gives the same result each
     time; ``strength`` scales it (0: no texture, the network's own result exactly). In training the noise is
     drawn afresh each step.
-
-    ``guide``: the convolutions also see the luminance of the network's own result, so the head can shape what it
-    draws by the photo's edges (strands along an edge, a crisper edge) rather than only where texture goes. Such a
-    head has a part that does not depend on the noise, so ``strength`` scales its whole output instead of the
-    noise.
     """
 
-    def __init__(self, features: int, channels: int, hidden: int, scale: int, seed: int = 0,
-                 guide: bool = False) -> None:
+    def __init__(self, features: int, channels: int, hidden: int, scale: int, seed: int = 0) -> None:
         super().__init__()
         self.scale = scale
         self.strength = 1.0
-        self.guide = guide
         self.amplitude = nn.Conv2d(features, channels, 3, padding=1)
         nn.init.normal_(self.amplitude.weight, std=0.01)
         assert self.amplitude.bias is not None
         nn.init.constant_(self.amplitude.bias, -3.0)  # softplus(-3) = 0.05: little texture to start with
-        self.shape = nn.Sequential(nn.Conv2d(channels + int(guide), hidden, 3, padding=1), nn.SiLU(),
+        self.shape = nn.Sequential(nn.Conv2d(channels, hidden, 3, padding=1), nn.SiLU(),
                                    nn.Conv2d(hidden, hidden, 3, padding=1), nn.SiLU(),
                                    nn.Conv2d(hidden, 1, 3, padding=1))
         generator = torch.Generator().manual_seed(seed)
@@ -125,10 +116,8 @@ class TextureHead(nn.Module):
         assert total is not None
         return (total * len(NOISE_PERIODS) ** -0.5).unsqueeze(0)
 
-    def forward(self, features: torch.Tensor, origin: tuple[int, int] = (0, 0),
-                result: torch.Tensor | None = None) -> torch.Tensor:
-        """Texture (N, 1, sH, sW) for (N, C, H, W) features; ``origin``: the first output pixel's position;
-        ``result``: the network's own (N, 3, sH, sW) result (read by a guided head)."""
+    def forward(self, features: torch.Tensor, origin: tuple[int, int] = (0, 0)) -> torch.Tensor:
+        """Texture (N, 1, sH, sW) for (N, C, H, W) features; ``origin``: the first output pixel's position."""
         amplitude = F.interpolate(F.softplus(self.amplitude(features)), scale_factor=self.scale, mode="bilinear",
                                   align_corners=False)
         n, c, h, w = amplitude.shape
@@ -136,20 +125,14 @@ class TextureHead(nn.Module):
             noise = torch.randn(n, c, h, w, device=amplitude.device, dtype=amplitude.dtype)
         else:
             noise = self.noise(origin, h, w).to(amplitude.dtype)
-        if not self.guide:
-            texture = self.shape(amplitude * (noise * self.strength))
-            return texture - gaussian_blur(texture, HIGH_PASS_SIGMA)
-        if result is None:
-            raise ValueError("a guided texture head reads the network's result")
-        luma = (result * result.new_tensor(LUMA_WEIGHTS).view(1, 3, 1, 1)).sum(1, keepdim=True)
-        texture = self.shape(torch.cat([amplitude * noise, luma.to(amplitude.dtype)], dim=1))
-        return (texture - gaussian_blur(texture, HIGH_PASS_SIGMA)) * self.strength
+        texture = self.shape(amplitude * (noise * self.strength))
+        return texture - gaussian_blur(texture, HIGH_PASS_SIGMA)
 
 
 class SPAN(nn.Module):
     def __init__(self, scale: int = 4, num_blocks: int = 6, channels: int = 48,
                  image_skip: bool = True, in_channels: int = 3, out_refine: int = 0, texture: int = 0,
-                 texture_hidden: int = 16, texture_guide: bool = False) -> None:
+                 texture_hidden: int = 16) -> None:
         super().__init__()
         if num_blocks < 2:
             raise ValueError("SPAN needs at least two blocks")
@@ -175,8 +158,7 @@ class SPAN(nn.Module):
             assert last.bias is not None
             nn.init.zeros_(last.bias)
             self.refine = nn.Sequential(nn.Conv2d(in_channels, out_refine, 3, padding=1), nn.SiLU(), last)
-        self.texture = (TextureHead(channels, texture, texture_hidden, scale, guide=texture_guide)
-                        if texture else None)
+        self.texture = TextureHead(channels, texture, texture_hidden, scale) if texture else None
 
     @property
     def positional(self) -> bool:
@@ -202,7 +184,7 @@ class SPAN(nn.Module):
         if self.refine is not None:
             result = result + self.refine(result)
         if self.texture is not None and self.texture.strength:
-            result = result + self.texture(fused, (origin[0] * self.scale, origin[1] * self.scale), result)
+            result = result + self.texture(fused, (origin[0] * self.scale, origin[1] * self.scale))
         return result
 
 

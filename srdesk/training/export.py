@@ -152,18 +152,14 @@ def sr_data_description(config: dict[str, Any]) -> str:
                  + (f" + chroma L1 x {config['chroma_weight']:g}" if config.get("chroma_weight") else "")
                  + (f" + excess-spectrum loss x {config['spectrum_weight']:g}"
                     if config.get("spectrum_weight") else ""))
-    loss = (f"texture loss x {config.get('texture_weight', 0):g} (EnhanceNet's: Gram matrices of a random CNN's "
-            f"features over {config.get('texture_patch', 16)} px tiles, matched to the photo's)")
-    if config.get("texture_only"):
-        head = (f"a texture head ({config.get('texture_head', 0)} noise maps"
-                + (", guided by the network's result" if config.get("texture_guide") else "")
-                + ", models.span.TextureHead) trained alone over the frozen network")
-        if config.get("adversarial"):
-            text += f"; {head} on those losses" + (f" + {loss}" if config.get("texture_weight") else "")
+    if config.get("texture_weight"):
+        loss = (f"texture loss x {config['texture_weight']:g} (EnhanceNet's: Gram matrices of a random CNN's "
+                f"features over {config.get('texture_patch', 16)} px tiles, matched to the photo's)")
+        if config.get("texture_only"):
+            text += (f"; a texture head ({config.get('texture_head', 0)} noise maps, models.span.TextureHead) "
+                     f"trained alone over the frozen network on the {loss}")
         else:
-            text += f"; {head} on the {loss}"
-    elif config.get("texture_weight"):
-        text += f"; + {loss}"
+            text += f"; + {loss}"
     if config.get("ema_decay"):
         text += f"; the shipped weights are the generator's exponential moving average (decay {config['ema_decay']:g})"
     return text + continued_from(config)

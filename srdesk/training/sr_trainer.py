@@ -92,10 +92,8 @@ class SRConfig(RunConfig):
     # SPAN: a texture head (models.span.TextureHead) drawing texture from this many noise maps (0 = none)
     texture_head: int = 0
     texture_hidden: int = 16  # channels of its output-resolution convolutions
-    texture_guide: bool = False  # the head also sees the luminance of the network's result (TextureHead's guide)
-    # train the texture head alone over the frozen network. Without --adversarial on the texture loss alone: the
-    # frozen network is already the pixel loss's optimum, so a pixel term would only teach the head to draw
-    # nothing (it is logged). With --adversarial: the adversarial stage's losses, the head the only part learning.
+    # train the texture head alone over the frozen network, on the texture loss alone: the frozen network is
+    # already the pixel loss's optimum, so a pixel term would only teach the head to draw nothing (it is logged)
     texture_only: bool = False
 
     def architecture(self) -> dict[str, Any]:
@@ -107,8 +105,7 @@ class SRConfig(RunConfig):
             "image_skip": self.image_skip,
         } | ({"batch_norm": self.batch_norm} if self.arch == "srresnet" else {}) \
           | ({"out_refine": self.out_refine} if self.out_refine else {}) \
-          | ({"texture": self.texture_head, "texture_hidden": self.texture_hidden} if self.texture_head else {}) \
-          | ({"texture_guide": True} if self.texture_head and self.texture_guide else {})
+          | ({"texture": self.texture_head, "texture_hidden": self.texture_hidden} if self.texture_head else {})
 
 
 def apply_stage2_defaults(config: SRConfig) -> SRConfig:
@@ -181,12 +178,10 @@ class SRTrainer(Trainer):
             self.init_report = init_matching(self.generator, state) + widened
         if config.texture_head and config.arch != "span":
             raise ValueError("--texture-head is a SPAN option (--arch span)")
-        if config.texture_guide and not config.texture_head:
-            raise ValueError("--texture-guide is an option of the texture head: set --texture-head")
         if config.texture_only:
-            if not config.texture_head or not (config.texture_weight or config.adversarial):
-                raise ValueError("--texture-only trains a texture head: set --texture-head, and --texture-weight "
-                                 "or --adversarial")
+            if not (config.texture_head and config.texture_weight) or config.adversarial:
+                raise ValueError("--texture-only trains a texture head on the texture loss: set --texture-head and "
+                                 "--texture-weight, without --adversarial")
             assert isinstance(self.generator, SPAN) and self.generator.texture is not None
             self.generator.requires_grad_(False)
             self.generator.texture.requires_grad_(True)
@@ -212,7 +207,7 @@ class SRTrainer(Trainer):
             if config.adversarial == "wgan":
                 # Arjovsky et al.: momentum-based optimisers destabilise the clipped critic.
                 self.d_opt = torch.optim.RMSprop(self.discriminator.parameters(), lr=config.d_lr)
-                self.g_opt = torch.optim.RMSprop(trained, lr=config.lr)
+                self.g_opt = torch.optim.RMSprop(self.generator.parameters(), lr=config.lr)
             elif config.adversarial == "wgan-gp":
                 self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=config.d_lr, betas=(0.0, 0.9))
             else:
@@ -304,7 +299,7 @@ class SRTrainer(Trainer):
             with self.autocast():
                 sr = self.generator(lr).float()
                 loss = pixel = self.pixel(sr, target)
-                if self.config.texture_only:  # (without --adversarial)
+                if self.config.texture_only:
                     loss = torch.zeros_like(pixel)  # the pixel loss is logged, not optimised (see SRConfig)
                 terms = {"pixel": pixel}
                 if self.perceptual is not None:  # stage 1 may add the generic perceptual loss
