@@ -238,22 +238,25 @@ def test_detail_strength_interpolates_between_the_faithful_and_the_detailed_weig
 
 
 @pytest.mark.weights
-def test_the_texture_models_strength_sets_how_much_texture_is_drawn_over_photo_x4() -> None:
-    """photo-texture-x4 is photo-x4 with a texture head: at strength 0 exactly photo-x4's result, at 1 the drawn
-    texture, at 0.5 about half of it; the same photo gives the same texture each time (drawn by position)."""
+@pytest.mark.parametrize("scale", [4, 2])
+def test_the_texture_models_strength_sets_how_much_texture_is_drawn_over_the_photo_model(scale: int) -> None:
+    """photo-texture-xN is photo-xN with a texture head: at strength 0 exactly photo-xN's result (the head is
+    retrained over each new photo model), at 1 the drawn texture, at 0.5 about half of it; the same photo gives
+    the same texture each time (drawn by position)."""
     from srdesk.core import imageio
     from srdesk.core.resources import sample_photo
 
-    assert registry.get("photo-texture-x4").has_strength
+    textured, base = f"photo-texture-x{scale}", f"photo-x{scale}"
+    assert registry.get(textured).has_strength
     photo = np.ascontiguousarray(imageio.load(sample_photo()).pixels[100:148, 200:264])
 
     def run(model: str, strength: float | None) -> np.ndarray:
-        return pipeline.enhance(photo, model, 4, device="cpu", precision="exact", strength=strength).pixels
+        return pipeline.enhance(photo, model, scale, device="cpu", precision="exact", strength=strength).pixels
 
-    plain = run("photo-x4", None)
-    np.testing.assert_array_equal(run("photo-texture-x4", 0.0), plain)
-    full, again = run("photo-texture-x4", None), run("photo-texture-x4", 1.0)
+    plain = run(base, None)
+    np.testing.assert_array_equal(run(textured, 0.0), plain)
+    full, again = run(textured, None), run(textured, 1.0)
     np.testing.assert_array_equal(full, again)
     drawn = np.abs(full - plain).mean()
     assert drawn > 0.3 / 255
-    assert 0.2 * drawn < np.abs(run("photo-texture-x4", 0.5) - plain).mean() < 0.8 * drawn
+    assert 0.2 * drawn < np.abs(run(textured, 0.5) - plain).mean() < 0.8 * drawn
