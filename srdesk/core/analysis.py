@@ -37,7 +37,11 @@ CLEAN_QUALITY = 88
 """JPEG quality from which the clean-image model is the better choice (measured: it wins at q90 and q95 on
 Set14 and BSD68 by 0.3-0.8 dB, the photo model from q85 down)."""
 CLEAN_NOISE = 4.0
-"""Noise (standard deviation, 8-bit levels of luminance) up to which the clean-image model is chosen."""
+"""Noise (standard deviation, 8-bit levels of luminance) up to which the clean-image model is chosen at x4."""
+CLEAN_NOISE_X2 = 3.0
+"""The same for the x2 models: at x2 the result is closer to the input and the clean-image model's sharpened noise
+costs more (measured, ``python -m bench.automatic --scale 2``: on strong lossless noise 3 levels gains 0.2 dB
+over 4, for at most 0.02 dB on clean and JPEG 90-95 inputs)."""
 MAX_BLOCKS = 40_000  # 8x8 blocks looked at (2.6 MP worth)
 LATTICE_POSITIONS = 15  # low-frequency DCT positions (zigzag order) searched for a quantisation lattice
 _ZIGZAG = [(i, j) for s in range(15) for i, j in
@@ -183,17 +187,25 @@ class Assessment:
     clean: bool  # the clean-image model suits it better than the photo model
     reason: str  # in plain words, for the status line and the result's notes
 
+    def judged(self, noise_limit: float) -> Assessment:
+        """The same measurements, the choice made with another noise limit (the x2 models')."""
+        return _judge(self.quality, self.quality_from, self.noise, noise_limit)
+
 
 def assess(pixels: np.ndarray, jpeg_quality: int | None = None) -> Assessment:
-    """Measure a photo (``jpeg_quality``: from its file's tables, when it has them) and choose."""
+    """Measure a photo (``jpeg_quality``: from its file's tables, when it has them) and choose (for the x4
+    models; :meth:`Assessment.judged` chooses again for the x2 ones)."""
     y = luma(pixels)
     quality, source = (jpeg_quality, "file") if jpeg_quality is not None else (_quality_from_luma(y), "pixels")
     if quality is None:
         source = ""
-    noise = _noise_from_luma(y)
+    return _judge(quality, source, _noise_from_luma(y), CLEAN_NOISE)
+
+
+def _judge(quality: int | None, source: str, noise: float, noise_limit: float) -> Assessment:
     if quality is not None and quality < CLEAN_QUALITY:
         return Assessment(quality, source, noise, False, f"JPEG quality {quality}: compression to clean up")
-    if noise > CLEAN_NOISE:
+    if noise > noise_limit:
         return Assessment(quality, source, noise, False, f"noise of {noise:.1f} levels to clean up")
     saved = "lossless" if quality is None else f"JPEG quality {quality}"
     return Assessment(quality, source, noise, True, f"{saved} and little noise ({noise:.1f} levels): detail to keep")

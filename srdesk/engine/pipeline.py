@@ -52,8 +52,11 @@ def resolve(request: EnhanceRequest, source: LoadedImage) -> tuple[EnhanceReques
     entry = registry.get(request.model)
     if entry.choices is None:
         return request, ""
+    pair = entry.choices_for(request.scale)
     assessment = assessment_of(source)
-    chosen = entry.choices[0 if assessment.clean else 1]
+    if pair == entry.choices_x2:
+        assessment = assessment.judged(analysis.CLEAN_NOISE_X2)
+    chosen = pair[0 if assessment.clean else 1]
     return request.with_(model=chosen), f"{AUTOMATIC_NOTE}{chosen} \u2013 {assessment.reason}"
 
 

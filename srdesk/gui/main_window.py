@@ -460,7 +460,7 @@ class MainWindow(QMainWindow):
         }
 
     def _select_model(self, name: str) -> None:
-        index = self.model_combo.findData(name or registry.default_model())
+        index = self.model_combo.findData(registry.ALIASES.get(name, name) or registry.default_model())
         if index < 0 or not self.model_combo.model().item(index).isEnabled():  # type: ignore[attr-defined]
             index = self.model_combo.findData(registry.default_model())
         self.model_combo.setCurrentIndex(max(0, index))

@@ -143,8 +143,10 @@ class ModelEntry:
     path: str | None = None  # a model the user added: its file (an ncnn .param beside its .bin)
     origin: str = "srdesk"  # "srdesk" (trained and shipped by us) | "added" (the user's models folder)
     # automatic: the models it chooses between per photo, (for clean photos, for damaged ones); see
-    # srdesk.core.analysis (what decides) and srdesk.engine.pipeline.resolve (where)
+    # srdesk.core.analysis (what decides) and srdesk.engine.pipeline.resolve (where); ``choices_x2``: the
+    # native x2 pair it uses instead at x2 and below, where installed
     choices: tuple[str, str] | None = None
+    choices_x2: tuple[str, str] | None = None
 
     @property
     def has_strength(self) -> bool:
@@ -174,6 +176,14 @@ class ModelEntry:
     def automatic(self) -> bool:
         return self.choices is not None
 
+    def choices_for(self, scale: float) -> tuple[str, str]:
+        """The (clean, damaged) pair an automatic method chooses from at ``scale``: the native x2 models at x2
+        and below (as faithful as the x4 models enlarging x4 and reducing, for less time), else the x4 ones."""
+        assert self.choices is not None
+        if self.choices_x2 is not None and scale <= 2 and all(get(name).installed() for name in self.choices_x2):
+            return self.choices_x2
+        return self.choices
+
     def installed(self) -> bool:
         if self.choices is not None:
             return all(get(name).installed() for name in self.choices)
@@ -200,10 +210,16 @@ class ModelEntry:
         photos", the inputs people have), then clean, each with its gain over bicubic where measured; for
         sampling models the likelihood on held-out faces. Empty without measurements."""
         if self.choices is not None:  # what each chosen model measured on the inputs it is chosen for
-            clean, damaged = self.choices
-            real, sharp = get(damaged).psnr_summaries()[0], get(clean).psnr_summaries()[1]
-            return ([f"real photos: {real} (by {damaged}, its choice for compressed or noisy photos)"] if real
-                    else []) + ([f"clean: {sharp} (by {clean}, its choice for clean ones)"] if sharp else [])
+            lines = []
+            for pair, at in ((self.choices, ""), (self.choices_x2, " at x2")):
+                if pair is None or (at and pair != self.choices_for(2)):
+                    continue
+                clean, damaged = pair
+                real, sharp = get(damaged).psnr_summaries()[0], get(clean).psnr_summaries()[1]
+                lines += ([f"real photos{at}: {real} (by {damaged}, its choice for compressed or noisy photos)"]
+                          if real else [])
+                lines += [f"clean{at}: {sharp} (by {clean}, its choice for clean ones)"] if sharp else []
+            return lines
         card_data = self._card_data()
         real, clean = _psnr_summaries(card_data)
         lines = [f"real photos: {real}"] if real else []
@@ -262,11 +278,12 @@ _CLASSICAL = [
 ]
 
 _LEARNED = [
-    ModelEntry("auto-x4", "learned", "Photos x4, chosen per photo: measures the photo first (the JPEG quality it "
-               "was saved at, from the file's tables or the pixels' 8x8 blocks, and its noise) and enlarges a "
+    ModelEntry("auto", "learned", "Photos, chosen per photo and scale: measures the photo first (the JPEG quality "
+               "it was saved at, from the file's tables or the pixels' 8x8 blocks, and its noise) and enlarges a "
                "compressed or noisy one with photo-x4, a clean one (lossless, or JPEG quality 88 and above, little "
-               "noise) with clean-x4, which keeps 0.3-1.1 dB more of its detail there",
-               scale=4, label="Photo \u2013 automatic \u00d74", choices=("clean-x4", "photo-x4")),
+               "noise) with clean-x4, which keeps 0.3-1.1 dB more of its detail there; at x2 and below with their "
+               "native x2 counterparts, photo-x2 and clean-x2",
+               label="Photo \u2013 automatic", choices=("clean-x4", "photo-x4"), choices_x2=("clean-x2", "photo-x2")),
     ModelEntry("photo-x4", "learned", "Photos x4, for real pictures (web JPEGs, phone shots, scans): trained on "
                "realistically degraded photos, it removes noise and JPEG blocks while it enlarges instead of "
                "sharpening them; an efficient network (seconds for a phone photo on a CPU); soft, and below the "
@@ -282,9 +299,9 @@ _LEARNED = [
                "plausible texture, not the lost original, so a little less faithful; detail strength sets how much "
                "is drawn (0 gives photo-x4's result)",
                scale=4, weights="photo-texture-x4", drawn_texture=True, label="Photo \u2013 with texture \u00d74"),
-    ModelEntry("photo-x2", "learned", "Photos x2, for real pictures: the native x2 counterpart of photo-x4; mostly "
-               "removes noise and blocks; photo-x4 set to x2 (it enlarges x4 and reduces) is 0.15-0.4 dB more "
-               "faithful on real photos (0.4-1.1 dB on clean ones) for about a quarter more time",
+    ModelEntry("photo-x2", "learned", "Photos x2, for real pictures: the native x2 counterpart of photo-x4 (its "
+               "network, trained on for x2); mostly removes noise and blocks; as faithful on real photos as "
+               "photo-x4 set to x2 (which enlarges x4 and reduces) in about 12 % less time",
                scale=2, weights="photo-x2", label="Photo \u2013 natural \u00d72"),
     ModelEntry("photo-crisp-x2", "learned", "Photos x2, crisper: photo-x2 fine-tuned towards sharpened photos with a "
                "pixel loss; firmer edges and more visible detail while still cleaning noise and JPEG blocks; detail "
@@ -298,7 +315,11 @@ _LEARNED = [
     ModelEntry("clean-x4", "learned", "Clean images x4 (renders, screenshots, high-quality scans): the efficient "
                "network of the photo models PSNR-trained on clean bicubic reductions; SRResNet's quality at a "
                "seventh of its time; amplifies noise and JPEG blocks in real photos",
-               scale=4, weights="clean-x4", label="Clean images \u2013 faithful"),
+               scale=4, weights="clean-x4", label="Clean images \u2013 faithful \u00d74"),
+    ModelEntry("clean-x2", "learned", "Clean images x2 (renders, screenshots, high-quality scans and camera "
+               "originals): clean-x4's network trained for x2 on clean reductions; amplifies noise and JPEG blocks in "
+               "real photos",
+               scale=2, weights="clean-x2", label="Clean images \u2013 faithful \u00d72"),
     ModelEntry("srresnet-x4", "learned", "SRResNet x4 (Ledig et al. 2017): faithful detail on clean images "
                "(PSNR-trained on bicubic reductions; amplifies noise and JPEG blocks in real photos); the starting "
                "point of srgan-x4's detail strength",
@@ -312,7 +333,8 @@ _LEARNED = [
 
 _REGISTRY: dict[str, ModelEntry] = {e.name: e for e in _CLASSICAL + _LEARNED}
 
-DEFAULT_MODEL = "auto-x4"  # photo-x4 on realistic inputs, clean-x4 on clean ones (README: Choosing automatically)
+DEFAULT_MODEL = "auto"  # photo-x4 on realistic inputs, clean-x4 on clean ones (README: Choosing automatically)
+ALIASES = {"auto-x4": "auto"}  # earlier names, still accepted (scripts, saved settings)
 DEFAULT_CLASSICAL = "bicubic"
 
 
@@ -355,7 +377,7 @@ def entries() -> list[ModelEntry]:
 
 def get(name: str) -> ModelEntry:
     try:
-        return _REGISTRY[name]
+        return _REGISTRY[ALIASES.get(name, name)]
     except KeyError:
         raise UnknownModel(f"unknown model {name!r}; `srdesk-cli models` lists them: {', '.join(_REGISTRY)}") from None
 

@@ -924,7 +924,7 @@ def test_the_default_method_chooses_per_photo_and_says_which(qtbot, window, tmp_
     pixels = np.clip(scene + np.random.default_rng(2).normal(0, 3, scene.shape), 0, 255).astype(np.uint8)
     Image.fromarray(pixels).save(tmp_path / "web.jpg", quality=65)
     Image.fromarray(pixels).save(tmp_path / "render.png")
-    assert window.model_combo.currentData() == "auto-x4"
+    assert window.model_combo.currentData() == "auto"
     for name, chosen in (("web.jpg", "photo-x4"), ("render.png", "clean-x4")):
         open_photo(qtbot, window, tmp_path / name)
         enhance(qtbot, window, timeout=60_000)

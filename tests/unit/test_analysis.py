@@ -92,3 +92,13 @@ def test_the_choice_follows_the_damage() -> None:
     noisy = np.clip(clean + rng.normal(0, 12, (*clean.shape[:2], 1)), 0, 255).astype(np.uint8)
     verdict = analysis.assess(noisy)
     assert not verdict.clean and "noise" in verdict.reason
+
+
+def test_the_x2_models_are_given_a_lower_noise_limit() -> None:
+    """Noise between the two limits: the clean-image model at x4, the photo model at x2."""
+    measured = analysis.Assessment(None, "", 3.5, True, "")
+    assert analysis.CLEAN_NOISE_X2 < 3.5 <= analysis.CLEAN_NOISE
+    assert analysis.assess(np.zeros((64, 64, 3), np.uint8)).judged(analysis.CLEAN_NOISE).clean
+    assert measured.judged(analysis.CLEAN_NOISE).clean
+    verdict = measured.judged(analysis.CLEAN_NOISE_X2)
+    assert not verdict.clean and "noise of 3.5 levels" in verdict.reason
