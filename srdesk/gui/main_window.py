@@ -1033,8 +1033,14 @@ class MainWindow(QMainWindow):
             return
         entry = registry.get(name)
         self.model_combo.setToolTip(_model_tooltip(entry))
-        if entry.learned and entry.scale:
-            self.scale_spin.setToolTip(f"{entry.name} works at \u00d7{entry.scale}; other scales are derived")
+        tip = ""
+        if entry.automatic and entry.choices_x2 is not None:
+            tip = (f"{entry.display_name} enlarges with the \u00d72 models ({', '.join(entry.choices_x2)}) at "
+                   f"\u00d72 and below, with the \u00d74 ones ({', '.join(entry.choices or ())}) above; other "
+                   "scales are derived")
+        elif entry.learned and entry.scale:
+            tip = f"{entry.name} works at \u00d7{entry.scale}; other scales are derived"
+        self.scale_spin.setToolTip(tip)
         rows = [(w, entry.sampler) for w in self.sampler_rows] + [(self.strength_slider, entry.has_strength)]
         for widget, shown in rows:
             widget.setVisible(shown)

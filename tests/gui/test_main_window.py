@@ -958,3 +958,13 @@ def test_a_window_saved_while_tiny_opens_with_room_for_the_photo(qtbot, settings
     again.show()
     qtbot.waitExposed(again)
     assert again.width() >= 640 and again.height() >= 400 and again.view.width() > 200
+
+
+def test_the_scale_box_says_which_models_each_method_enlarges_with(qtbot, window) -> None:
+    def select(name: str) -> str:
+        window.model_combo.setCurrentIndex(window.model_combo.findData(name))
+        return window.scale_spin.toolTip()
+
+    assert "clean-x2" in select("auto") and "photo-x4" in select("auto")
+    assert select("photo-x4") == "photo-x4 works at \u00d74; other scales are derived"
+    assert select("bicubic") == ""  # no learned model's note left behind
