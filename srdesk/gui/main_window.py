@@ -460,7 +460,7 @@ class MainWindow(QMainWindow):
         }
 
     def _select_model(self, name: str) -> None:
-        index = self.model_combo.findData(registry.ALIASES.get(name, name) or registry.default_model())
+        index = self.model_combo.findData(registry.canonical_name(name) or registry.default_model())
         if index < 0 or not self.model_combo.model().item(index).isEnabled():  # type: ignore[attr-defined]
             index = self.model_combo.findData(registry.default_model())
         self.model_combo.setCurrentIndex(max(0, index))
@@ -1034,9 +1034,9 @@ class MainWindow(QMainWindow):
         entry = registry.get(name)
         self.model_combo.setToolTip(_model_tooltip(entry))
         tip = ""
-        if entry.automatic and entry.choices_x2 is not None:
-            tip = (f"{entry.display_name} enlarges with the \u00d72 models ({', '.join(entry.choices_x2)}) at "
-                   f"\u00d72 and below, with the \u00d74 ones ({', '.join(entry.choices or ())}) above; other "
+        if entry.automatic and entry.choices_for(2) != entry.choices_for(4):
+            tip = (f"{entry.display_name} enlarges with the \u00d72 models ({', '.join(entry.choices_for(2))}) at "
+                   f"\u00d72 and below, with the \u00d74 ones ({', '.join(entry.choices_for(4))}) above; other "
                    "scales are derived")
         elif entry.learned and entry.scale:
             tip = f"{entry.name} works at \u00d7{entry.scale}; other scales are derived"

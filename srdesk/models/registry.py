@@ -211,9 +211,8 @@ class ModelEntry:
         sampling models the likelihood on held-out faces. Empty without measurements."""
         if self.choices is not None:  # what each chosen model measured on the inputs it is chosen for
             lines = []
-            for pair, at in ((self.choices, ""), (self.choices_x2, " at x2")):
-                if pair is None or (at and pair != self.choices_for(2)):
-                    continue
+            x2 = self.choices_for(2)
+            for pair, at in [(self.choices, "")] + ([(x2, " at x2")] if x2 != self.choices else []):
                 clean, damaged = pair
                 real, sharp = get(damaged).psnr_summaries()[0], get(clean).psnr_summaries()[1]
                 lines += ([f"real photos{at}: {real} (by {damaged}, its choice for compressed or noisy photos)"]
@@ -375,9 +374,14 @@ def entries() -> list[ModelEntry]:
     return list(_REGISTRY.values())
 
 
+def canonical_name(name: str) -> str:
+    """``name``, or the method it is an earlier name of."""
+    return ALIASES.get(name, name)
+
+
 def get(name: str) -> ModelEntry:
     try:
-        return _REGISTRY[ALIASES.get(name, name)]
+        return _REGISTRY[canonical_name(name)]
     except KeyError:
         raise UnknownModel(f"unknown model {name!r}; `srdesk-cli models` lists them: {', '.join(_REGISTRY)}") from None
 
