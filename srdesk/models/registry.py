@@ -59,14 +59,15 @@ def _build_span(params: dict[str, Any]) -> nn.Module:
 
     return SPAN(scale=int(params["scale"]), num_blocks=int(params["num_blocks"]), channels=int(params["channels"]),
                 image_skip=bool(params.get("image_skip", True)), out_refine=int(params.get("out_refine", 0)),
-                texture=int(params.get("texture", 0)), texture_hidden=int(params.get("texture_hidden", 16)))
+                texture=int(params.get("texture", 0)), texture_hidden=int(params.get("texture_hidden", 16)),
+                second_pass=bool(params.get("second_pass", False)))
 
 
 def _span_radius(params: dict[str, Any]) -> int:
     from srdesk.models.span import receptive_radius
 
     return receptive_radius(int(params["num_blocks"]), int(params.get("out_refine", 0)),
-                            bool(params.get("texture", 0)))
+                            bool(params.get("texture", 0)), bool(params.get("second_pass", False)))
 
 
 def _build_pixel_recursive(params: dict[str, Any]) -> nn.Module:

@@ -29,11 +29,17 @@ learns, so it can continue from weights trained without it.
 ``texture`` (0: none) adds a :class:`TextureHead`: fine texture drawn from noise,
 trained on its own over the frozen network (a texture loss), and scaled by the
 detail strength.
+``second_pass`` runs a second network of the same design on the first one's
+result reduced again (:class:`BicubicReduce`): the first pass removes noise
+and JPEG blocks and hedges on fine detail, the second enlarges the clean
+picture that is left, as a model for clean images does (restore, then
+enlarge; the pair is trained together).
 Input and output are RGB in [0, 1].
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -129,13 +135,49 @@ class TextureHead(nn.Module):
         return texture - gaussian_blur(texture, HIGH_PASS_SIGMA)
 
 
+class BicubicReduce(nn.Module):
+    """MATLAB's ``imresize(x, 1/factor, 'bicubic')`` as a fixed, differentiable convolution: Keys' cubic
+    (a = -0.5) widened by the factor (anti-aliased), the same for rows and columns: ``4 * factor`` taps
+    between the input pixels around an output pixel's centre (an even factor), ``4 * factor - 1`` centred on one
+    (an odd factor; the outermost taps of the wider kernel are its zeros).
+
+    An image of ``factor * n`` pixels a side becomes ``n``; the borders are mirrored about the image's edge,
+    as MATLAB's (the edge pixel repeated in the mirror), so the result is MATLAB's to rounding."""
+
+    kernel: torch.Tensor
+
+    def __init__(self, factor: int) -> None:
+        super().__init__()
+        from srdesk.core.resample import cubic_keys
+
+        self.factor = factor
+        taps = 4 * factor if factor % 2 == 0 else 4 * factor - 1
+        offsets = np.arange(taps) - (taps - 1) / 2  # input pixel centres around the output pixel's centre
+        weights = cubic_keys(offsets / factor)
+        self.register_buffer("kernel", torch.tensor(weights / weights.sum(), dtype=torch.float32), persistent=False)
+        self.pad = (taps - factor) // 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c, p = x.shape[1], self.pad
+        kernel = self.kernel.to(x.dtype)
+        if min(x.shape[-2:]) >= p:
+            x = torch.cat([x[..., :p].flip(-1), x, x[..., -p:].flip(-1)], dim=-1)
+            x = torch.cat([x[..., :p, :].flip(-2), x, x[..., -p:, :].flip(-2)], dim=-2)
+        else:  # a picture smaller than the mirror
+            x = F.pad(x, (p, p, p, p), mode="replicate")
+        x = F.conv2d(x, kernel.view(1, 1, 1, -1).expand(c, 1, 1, -1), stride=(1, self.factor), groups=c)
+        return F.conv2d(x, kernel.view(1, 1, -1, 1).expand(c, 1, -1, 1), stride=(self.factor, 1), groups=c)
+
+
 class SPAN(nn.Module):
     def __init__(self, scale: int = 4, num_blocks: int = 6, channels: int = 48,
                  image_skip: bool = True, in_channels: int = 3, out_refine: int = 0, texture: int = 0,
-                 texture_hidden: int = 16) -> None:
+                 texture_hidden: int = 16, second_pass: bool = False) -> None:
         super().__init__()
         if num_blocks < 2:
             raise ValueError("SPAN needs at least two blocks")
+        if second_pass and texture:
+            raise ValueError("a texture head belongs to a single-pass SPAN")
         self.scale = scale
         self.image_skip = image_skip
         self.head = nn.Conv2d(in_channels, channels, 3, padding=1)
@@ -159,6 +201,10 @@ class SPAN(nn.Module):
             nn.init.zeros_(last.bias)
             self.refine = nn.Sequential(nn.Conv2d(in_channels, out_refine, 3, padding=1), nn.SiLU(), last)
         self.texture = TextureHead(channels, texture, texture_hidden, scale) if texture else None
+        self.second: SPAN | None = None
+        if second_pass:
+            self.reduce = BicubicReduce(scale)
+            self.second = SPAN(scale, num_blocks, channels, image_skip, in_channels, out_refine)
 
     @property
     def positional(self) -> bool:
@@ -185,16 +231,22 @@ class SPAN(nn.Module):
             result = result + self.refine(result)
         if self.texture is not None and self.texture.strength:
             result = result + self.texture(fused, (origin[0] * self.scale, origin[1] * self.scale))
+        if self.second is not None:
+            result = self.second(self.reduce(result.clamp(0, 1)))
         return result
 
 
-def receptive_radius(num_blocks: int, out_refine: int = 0, texture: bool = False) -> int:
+def receptive_radius(num_blocks: int, out_refine: int = 0, texture: bool = False, second_pass: bool = False) -> int:
     """Input pixels on each side that can reach an output pixel: one per 3x3 conv at input resolution, and
     one more for the two output-resolution convolutions of ``out_refine`` (2 output pixels, at most one
     input pixel at x2 and above). The texture head reads the fused features (one pixel less than the output)
     through one more 3x3 conv and a bilinear enlargement (2 input pixels), then three output-resolution 3x3
-    convs and the high-pass's Gaussian (3 + 4 output pixels: 2 input pixels at x4, 4 at x2): 6 more at most."""
+    convs and the high-pass's Gaussian (3 + 4 output pixels: 2 input pixels at x4, 4 at x2): 6 more at most.
+    A second pass reads the first one's result through the reduction (about ``4 * scale`` taps: 2 input pixels a
+    side) and has a field of its own."""
     radius = 1 + 3 * num_blocks + 1 + 1 + (1 if out_refine else 0)
+    if second_pass:  # the second pass's field, then the reduction's taps (2 input pixels a side)
+        return 2 * radius + 2
     return radius + 6 if texture else radius
 
 

@@ -180,6 +180,10 @@ def continued_from(config: dict[str, Any]) -> str:
             narrower = f.get_slice("head.weight").get_shape()[0] if "head.weight" in f.keys() else None  # noqa: SIM118 (no __contains__)
         if narrower is not None and narrower < int(config.get("channels", narrower)):
             text += f", widened from its {narrower} channels to {config['channels']} (the same output at the start)"
+    second = config.get("init_second_from")
+    if second:
+        digest = sha256_of(Path(second))[:16] if Path(second).exists() else "unknown"
+        text += f"; its second pass from {second} as it was then (sha256 {digest}...)"
     return text
 
 

@@ -41,6 +41,7 @@ class SRConfig(RunConfig):
     batch_norm: bool = False
     image_skip: bool = True
     out_refine: int = 0  # SPAN: channels of a residual conv pair at the output's resolution (0 = none; span.py)
+    second_pass: bool = False  # SPAN: a second network enlarges the first one's result reduced again (span.py)
     pixel_loss: str = "l1"
     degradation: str = "bicubic"  # "bicubic" (the literature's) | "real" (srdesk.training.degrade)
     degradation_strength: float = 1.0  # "real": 1 = Real-ESRGAN's ranges, smaller is milder
@@ -57,6 +58,7 @@ class SRConfig(RunConfig):
     holdout: list[str] = field(default_factory=lambda: list(DEFAULT_HOLDOUT))
     holdout_crop: int = 256
     init_from: str = ""  # safetensors of a stage-1 generator
+    init_second_from: str = ""  # with --second-pass: the second network's weights (a single-pass SPAN's)
     # stage 2 (empty adversarial = stage 1)
     adversarial: str = ""
     adv_weight: float = 1e-3
@@ -105,6 +107,7 @@ class SRConfig(RunConfig):
             "image_skip": self.image_skip,
         } | ({"batch_norm": self.batch_norm} if self.arch == "srresnet" else {}) \
           | ({"out_refine": self.out_refine} if self.out_refine else {}) \
+          | ({"second_pass": True} if self.second_pass else {}) \
           | ({"texture": self.texture_head, "texture_hidden": self.texture_hidden} if self.texture_head else {})
 
 
@@ -164,8 +167,8 @@ class SRTrainer(Trainer):
         self.memory_format = torch.channels_last if self.device.type == "cpu" else torch.contiguous_format
         if config.adversarial and config.adversarial not in losses.ADVERSARIAL:
             raise ValueError(f"unknown adversarial loss {config.adversarial!r}; use one of {losses.ADVERSARIAL}")
-        if config.out_refine and config.arch != "span":
-            raise ValueError("--out-refine is a SPAN option (--arch span)")
+        if (config.out_refine or config.second_pass) and config.arch != "span":
+            raise ValueError("--out-refine and --second-pass are SPAN options (--arch span)")
         self.generator = self._placed(build_generator(config))
         if config.init_from:
             state = load_file(config.init_from)
@@ -176,6 +179,12 @@ class SRTrainer(Trainer):
                 state = widened_state(self.generator, state)
                 widened = f" (widened from {config.init_from}'s channels, the same output)"
             self.init_report = init_matching(self.generator, state) + widened
+        if config.init_second_from:
+            second = getattr(self.generator, "second", None)
+            if second is None:
+                raise ValueError("--init-second-from needs --arch span --second-pass true")
+            self.init_report = (getattr(self, "init_report", "") + "; second pass: "
+                                + init_matching(second, load_file(config.init_second_from)))
         if config.texture_head and config.arch != "span":
             raise ValueError("--texture-head is a SPAN option (--arch span)")
         if config.texture_only:

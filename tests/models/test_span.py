@@ -212,3 +212,71 @@ def test_a_texture_head_enlarges_a_photo_a_pixel_high(size: tuple[int, int]) -> 
     with torch.no_grad():
         out = net(torch.rand(1, 3, *size))
     assert out.shape == (1, 3, 4 * size[0], 4 * size[1]) and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("factor", [2, 3, 4])
+def test_bicubic_reduce_is_matlabs_imresize(factor: int) -> None:
+    """The second pass's reduction is the benchmark protocol's reduction (MATLAB bicubic), borders included."""
+    from srdesk.core.resample import matlab_bicubic
+    from srdesk.models.span import BicubicReduce
+
+    image = np.random.default_rng(factor).random((7 * factor, 5 * factor, 3))
+    x = torch.from_numpy(image).permute(2, 0, 1).unsqueeze(0)
+    reduced = BicubicReduce(factor).double()(x)[0].permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(reduced, matlab_bicubic(image, (7, 5)), atol=1e-9)
+
+
+def _two_pass_span(scale: int = 4, blocks: int = 2) -> SPAN:
+    torch.manual_seed(0)
+    net = SPAN(scale=scale, num_blocks=blocks, channels=8, second_pass=True).eval()
+    for p in net.parameters():  # signal through every path, reaching far (at 0.1 it fades within a few pixels)
+        p.data.normal_(0, 0.2)
+    return net
+
+
+def test_second_pass_enlarges_the_first_pass_result_reduced_again() -> None:
+    """The two-pass network is exactly two single-pass networks with the reduction between them, so each pass
+    can start from a single-pass network's weights (the second's under ``second.``)."""
+    from srdesk.models.span import BicubicReduce
+
+    net = _two_pass_span()
+    first, second = SPAN(4, 2, 8).eval(), SPAN(4, 2, 8).eval()
+    state = net.state_dict()
+    first.load_state_dict({k: v for k, v in state.items() if not k.startswith("second.")})
+    second.load_state_dict({k[len("second."):]: v for k, v in state.items() if k.startswith("second.")})
+    x = torch.rand(1, 3, 13, 11)
+    with torch.no_grad():
+        composed = second(BicubicReduce(4)(first(x).clamp(0, 1)))
+        torch.testing.assert_close(net(x), composed, rtol=0, atol=1e-6)
+        assert not torch.allclose(net(x), first(x), atol=1e-3)
+    params = {"arch": "span", "scale": 4, "num_blocks": 2, "channels": 8, "image_skip": True, "second_pass": True}
+    assert set(registry.architecture("span").build(params).state_dict()) == set(state)
+    with pytest.raises(ValueError, match="texture"):
+        SPAN(4, 2, 8, texture=4, second_pass=True)
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_two_pass_receptive_radius_is_exact_and_tiles_are_seamless(scale: int) -> None:
+    blocks = 2
+    net = _two_pass_span(scale, blocks)
+    radius = receptive_radius(blocks, second_pass=True)
+    x = torch.rand(1, 3, 61, 61, dtype=torch.float64)  # (in float32 the farthest, smallest changes round away)
+    poked = x.clone()
+    poked[0, :, 30, 30] += 0.3
+    with torch.no_grad():
+        diff = (net.double()(poked) - net(x)).abs().amax(dim=(0, 1))
+        net.float()
+    rows = torch.nonzero(diff.amax(dim=1) > 0).flatten()
+    reach = max(30 * scale - int(rows.min()), int(rows.max()) - (30 * scale + scale - 1))
+    assert (reach + scale - 1) // scale == radius
+    params = {"arch": "span", "scale": scale, "num_blocks": blocks, "channels": 8, "image_skip": True,
+              "second_pass": True}
+    assert registry.architecture("span").receptive_radius(params) == radius
+    upscaler = TorchUpscaler("span-test", net, scale, torch.device("cpu"), receptive_radius=radius)
+    image = np.random.default_rng(0).random((37, 45, 3), dtype=np.float32)
+    whole = run_tiled(upscaler, image, tile=1000, overlap=0)
+    tiled = run_tiled(upscaler, image, tile=12, overlap=radius)
+    assert np.abs(tiled - whole).max() < 1e-5
+    # one pass's context is not enough: the first pass's result at the second pass's context needs its own
+    short = run_tiled(upscaler, image, tile=12, overlap=receptive_radius(blocks))
+    assert np.abs(short - whole).max() > 1e-3

@@ -583,6 +583,35 @@ def test_a_wider_span_starts_from_a_narrower_runs_weights_with_the_same_output(t
     assert "widened from its 6 channels to 10" in continued_from(dataclasses.asdict(wide.config))
 
 
+def test_a_two_pass_span_starts_from_two_single_pass_networks_and_trains_both(tmp_path: Path) -> None:
+    """--second-pass with --init-from (the first pass) and --init-second-from (the second): the run starts as
+    the first network's result reduced and enlarged by the second, and the loss moves both."""
+    from srdesk.models.span import BicubicReduce
+
+    runs = []
+    for name in ("first", "second"):
+        trainer = SRTrainer(tiny_config(tmp_path / name, arch="span", blocks=2, channels=6, amp=False),
+                            data=SyntheticCrops())
+        trainer.train_step()
+        runs.append((trainer.generator, trainer.export_weights(f"{name}.safetensors")))
+    two = SRTrainer(tiny_config(tmp_path / "two", arch="span", blocks=2, channels=6, amp=False, second_pass=True,
+                                init_from=str(runs[0][1]), init_second_from=str(runs[1][1])), data=SyntheticCrops())
+    assert two.config.architecture()["second_pass"] is True
+    assert "second pass" in two.init_report
+    lr, _ = SyntheticCrops().batch(2)
+    with torch.no_grad():
+        expected = runs[1][0](BicubicReduce(4)(runs[0][0](lr).clamp(0, 1)))
+        torch.testing.assert_close(two.generator(lr), expected, rtol=1e-4, atol=1e-5)
+    before = {k: v.clone() for k, v in two.generator.state_dict().items()}
+    two.train_step()
+    after = two.generator.state_dict()
+    assert not torch.equal(after["head.weight"], before["head.weight"])
+    assert not torch.equal(after["second.head.weight"], before["second.head.weight"])
+    with pytest.raises(ValueError, match="second-pass"):
+        SRTrainer(tiny_config(tmp_path / "bad", arch="span", blocks=2, channels=6, amp=False,
+                              init_second_from=str(runs[1][1])), data=SyntheticCrops())
+
+
 class GrainyCrops(SyntheticCrops):
     """Smooth colour fields with a fine grain that the reduction removes: texture the input no longer shows."""
 
