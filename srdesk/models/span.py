@@ -33,7 +33,7 @@ detail strength.
 result reduced again (:class:`BicubicReduce`): the first pass removes noise
 and JPEG blocks and hedges on fine detail, the second enlarges the clean
 picture that is left, as a model for clean images does (restore, then
-enlarge; the pair is trained together).
+enlarge; each pass can start from a single-pass network's weights).
 Input and output are RGB in [0, 1].
 """
 

@@ -167,24 +167,25 @@ def sr_data_description(config: dict[str, Any]) -> str:
 
 def continued_from(config: dict[str, Any]) -> str:
     """"; continued from W ..." for a run that started from earlier weights, else ""."""
-    init = config.get("init_from")
-    if not init:
-        return ""
-    # the file may be replaced by this very export: say which weights it was
-    digest = sha256_of(Path(init))[:16] if Path(init).exists() else "unknown"
-    text = f"; continued from {init} as it was before this export (sha256 {digest}...)"
-    if Path(init).exists() and config.get("arch") == "span":
-        from safetensors import safe_open
+    init, second = config.get("init_from"), config.get("init_second_from")
+    text = ""
+    if init:
+        # the file may be replaced by this very export: say which weights it was
+        text = f"; continued from {init} as it was before this export ({_digest(init)})"
+        if Path(init).exists() and config.get("arch") == "span":
+            from safetensors import safe_open
 
-        with safe_open(init, "pt") as f:
-            narrower = f.get_slice("head.weight").get_shape()[0] if "head.weight" in f.keys() else None  # noqa: SIM118 (no __contains__)
-        if narrower is not None and narrower < int(config.get("channels", narrower)):
-            text += f", widened from its {narrower} channels to {config['channels']} (the same output at the start)"
-    second = config.get("init_second_from")
+            with safe_open(init, "pt") as f:
+                narrower = f.get_slice("head.weight").get_shape()[0] if "head.weight" in f.keys() else None  # noqa: SIM118 (no __contains__)
+            if narrower is not None and narrower < int(config.get("channels", narrower)):
+                text += f", widened from its {narrower} channels to {config['channels']} (the same output at the start)"
     if second:
-        digest = sha256_of(Path(second))[:16] if Path(second).exists() else "unknown"
-        text += f"; its second pass from {second} as it was then (sha256 {digest}...)"
+        text += f"; its second pass from {second} ({_digest(second)})"
     return text
+
+
+def _digest(path: str) -> str:
+    return f"sha256 {sha256_of(Path(path))[:16]}..." if Path(path).exists() else "sha256 unknown"
 
 
 PROTOCOL = ("x{scale}, MATLAB bicubic reduction (clean) or srdesk.core.evaluate.real_degradation (real), "

@@ -598,6 +598,11 @@ def test_a_two_pass_span_starts_from_two_single_pass_networks_and_trains_both(tm
                                 init_from=str(runs[0][1]), init_second_from=str(runs[1][1])), data=SyntheticCrops())
     assert two.config.architecture()["second_pass"] is True
     assert "second pass" in two.init_report
+    import dataclasses
+
+    from srdesk.training.export import continued_from
+
+    assert f"; its second pass from {runs[1][1]} (sha256 " in continued_from(dataclasses.asdict(two.config))
     lr, _ = SyntheticCrops().batch(2)
     with torch.no_grad():
         expected = runs[1][0](BicubicReduce(4)(runs[0][0](lr).clamp(0, 1)))
