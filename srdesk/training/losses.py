@@ -24,22 +24,13 @@ from torch import nn
 
 from srdesk.models.discriminators import blur_pool
 
-LUMA_CHROMA_WEIGHT = 0.25  # "mse-luma": each colour difference counts a quarter of the luminance
-
 
 def pixel_loss(kind: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """"mse" and "l1" on RGB; "mse-luma" is the MSE of the luminance (what Y-PSNR measures) plus a quarter of
-    that of each colour difference (Cb, Cr): RGB's MSE weighs the colours about as much as the luminance, the eye
-    (and the benchmarks) far less."""
     if kind == "mse":
         return F.mse_loss
     if kind == "l1":
         return F.l1_loss
-    if kind == "mse-luma":
-        def mse_luma(sr: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-            return F.mse_loss(luma(sr), luma(target)) + 2 * LUMA_CHROMA_WEIGHT * F.mse_loss(chroma(sr), chroma(target))
-        return mse_luma
-    raise ValueError(f"unknown pixel loss {kind!r}; use 'mse', 'mse-luma' or 'l1'")
+    raise ValueError(f"unknown pixel loss {kind!r}; use 'mse' or 'l1'")
 
 
 def gradient_penalty(

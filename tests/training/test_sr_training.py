@@ -323,20 +323,6 @@ def test_artifact_map_marks_patterns_the_moving_average_does_not_make() -> None:
     assert (sr.grad[..., 12:20, 12:20] * (pattern - target)[..., 12:20, 12:20]).sum() > 0
 
 
-def test_luma_weighted_mse_counts_brightness_fully_and_colour_at_a_quarter() -> None:
-    """--pixel-loss mse-luma: a grey shift costs its square (as Y-PSNR counts it), the same size of change in one
-    colour difference alone a quarter of that; an unknown loss is refused."""
-    loss = losses.pixel_loss("mse-luma")
-    base = torch.full((1, 3, 8, 8), 0.5)
-    assert float(loss(base + 0.1, base)) == pytest.approx(0.01, rel=1e-5)
-    # R, G, B that change Cb by 0.1 and leave Y and Cr as they are (the inverse of BT.601)
-    blue = base + torch.tensor([0.0, -0.344136 * 0.1, 1.772 * 0.1]).view(1, 3, 1, 1)
-    assert float(loss(blue, base)) == pytest.approx(0.25 * 0.01, rel=1e-3)
-    assert float(F.mse_loss(blue, base)) > 4 * float(loss(blue, base))  # RGB MSE counts it about as much as grey
-    with pytest.raises(ValueError, match="mse-luma"):
-        losses.pixel_loss("mse-y")
-
-
 def test_chroma_loss_sees_colour_not_brightness() -> None:
     image = torch.rand(2, 3, 8, 8)
     assert losses.chroma_loss(image + 0.1, image) < 1e-6  # grey offset: same colour
