@@ -27,3 +27,26 @@ def test_a_runs_best_and_validated_weights_load_with_the_runs_config_and_keep_ap
                               device="cpu")
     assert list(methods) == ["gan-run/best.safetensors", "gan-run/validated/step-0000500.safetensors"]
     assert all(m.scale == 4 for m in methods.values())
+
+
+def test_two_pass_bench_pairs_two_installed_models_as_first_reduced_then_second() -> None:
+    """bench.two_pass's network is the shipped photo-x4 run, its result reduced by MATLAB bicubic and enlarged
+    by the shipped clean-x4; models of different sizes or scales are refused."""
+    import numpy as np
+    import pytest
+
+    from bench.two_pass import two_pass_upscaler
+    from srdesk.core.resample import matlab_bicubic
+    from srdesk.engine import pipeline
+
+    pair = two_pass_upscaler("photo-x4", "clean-x4")
+    photo = np.random.default_rng(0).random((24, 20, 3), dtype=np.float32)
+
+    def enlarge(method: object, image: np.ndarray) -> np.ndarray:
+        return pipeline.enhance(image, method, 4, precision="exact", threads=1).pixels
+
+    first = np.clip(enlarge("photo-x4", photo), 0, 1)
+    expected = enlarge("clean-x4", matlab_bicubic(first.astype(np.float64), (24, 20)).astype(np.float32))
+    assert np.abs(enlarge(pair, photo) - expected).max() < 1e-5
+    with pytest.raises(SystemExit, match="not SPANs of one size and scale"):
+        two_pass_upscaler("photo-x4", "clean-x2")
