@@ -44,6 +44,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from srdesk.core.resample import cubic_keys, weight_matrix
+
 
 class AttentionBlock(nn.Module):
     def __init__(self, channels: int) -> None:
@@ -136,10 +138,9 @@ class TextureHead(nn.Module):
 
 
 class BicubicReduce(nn.Module):
-    """MATLAB's ``imresize(x, 1/factor, 'bicubic')`` as a fixed, differentiable convolution: Keys' cubic
-    (a = -0.5) widened by the factor (anti-aliased), the same for rows and columns: ``4 * factor`` taps
-    between the input pixels around an output pixel's centre (an even factor), ``4 * factor - 1`` centred on one
-    (an odd factor; the outermost taps of the wider kernel are its zeros).
+    """MATLAB's ``imresize(x, 1/factor, 'bicubic')`` as a fixed, differentiable convolution: the taps are those
+    of the evaluation protocol's own reduction (:func:`srdesk.core.resample.weight_matrix`, MATLAB's
+    contributions: Keys' cubic widened by the factor), the same for rows and columns.
 
     An image of ``factor * n`` pixels a side becomes ``n``; the borders are mirrored about the image's edge,
     as MATLAB's (the edge pixel repeated in the mirror), so the result is MATLAB's to rounding."""
@@ -148,14 +149,14 @@ class BicubicReduce(nn.Module):
 
     def __init__(self, factor: int) -> None:
         super().__init__()
-        from srdesk.core.resample import cubic_keys
-
         self.factor = factor
-        taps = 4 * factor if factor % 2 == 0 else 4 * factor - 1
-        offsets = np.arange(taps) - (taps - 1) / 2  # input pixel centres around the output pixel's centre
-        weights = cubic_keys(offsets / factor)
-        self.register_buffer("kernel", torch.tensor(weights / weights.sum(), dtype=torch.float32), persistent=False)
-        self.pad = (taps - factor) // 2
+        outputs = 8  # an output pixel in the middle of these has its full kernel, away from the borders
+        row = weight_matrix(outputs * factor, outputs, cubic_keys, 4.0)[outputs // 2]
+        taps = np.flatnonzero(row)
+        self.register_buffer("kernel", torch.tensor(row[taps[0]:taps[-1] + 1], dtype=torch.float32),
+                             persistent=False)
+        self.pad = outputs // 2 * factor - int(taps[0])  # input pixels the first output pixel reads before the image
+        assert len(self.kernel) == factor + 2 * self.pad  # (symmetric about the output pixel's centre)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c, p = x.shape[1], self.pad

@@ -170,6 +170,7 @@ class SRTrainer(Trainer):
         if (config.out_refine or config.second_pass) and config.arch != "span":
             raise ValueError("--out-refine and --second-pass are SPAN options (--arch span)")
         self.generator = self._placed(build_generator(config))
+        self.init_report = ""  # which tensors the given weights initialised
         if config.init_from:
             state = load_file(config.init_from)
             widened = ""
@@ -183,8 +184,7 @@ class SRTrainer(Trainer):
             second = getattr(self.generator, "second", None)
             if second is None:
                 raise ValueError("--init-second-from needs --arch span --second-pass true")
-            self.init_report = (getattr(self, "init_report", "") + "; second pass: "
-                                + init_matching(second, load_file(config.init_second_from)))
+            self.init_report += "; second pass: " + init_matching(second, load_file(config.init_second_from))
         if config.texture_head and config.arch != "span":
             raise ValueError("--texture-head is a SPAN option (--arch span)")
         if config.texture_only:
