@@ -46,3 +46,16 @@ def test_the_error_share_tells_restoration_from_missing_detail() -> None:
     # the fine band's error is its whole power where the result has none of it
     fine_band = EDGES.index(2.0)  # the 2-3 band
     assert np.isclose(missing_detail.error[fine_band] / missing_detail.signal[fine_band], 1.0, atol=0.05)
+
+
+def test_block_edges_finds_an_error_on_the_jpeg_grid_of_the_input() -> None:
+    """At x4 an input pixel is 4x4 output pixels; an error on every input pixel whose row is 0 or 7 mod 8 (the
+    blocks' edges, counted on the unshaved image) raises the measure; the same error spread evenly does not."""
+    truth = _grey(np.full((160, 160), 120.0))
+    rows = np.arange(160)[:, None] // 4 % 8
+    on_edges = Spectrum()
+    on_edges.add(_grey(np.where(np.isin(rows, (0, 7)), 135.0, 122.0) * np.ones((1, 160))), truth, 4)
+    spread = Spectrum()
+    spread.add(_grey(120.0 + 10.0 * (np.random.default_rng(1).random((160, 160)) < 0.25)), truth, 4)
+    assert on_edges.block_edge_ratio > 10
+    assert 0.8 < spread.block_edge_ratio < 1.25
