@@ -2,6 +2,7 @@
 
     python -m bench.error_spectrum [--models bicubic,photo-x4,clean-x4] [--weights runs/X/best.safetensors ...]
                                    [--datasets Set14,BSD68] [--scale 4] [--variants "real,no JPEG,blur only"]
+                                   [--peers]
 
 An enlargement can only be right at the frequencies its input still carries. Below the input's Nyquist
 frequency (half a cycle per input pixel) the input holds the picture, damaged by noise and JPEG, and a
@@ -20,6 +21,10 @@ squared error of output pixels over input pixels on a block's edge (row or colum
 that over the blocks' inner pixels. Image content alone makes it differ from 1 by a few per cent; a model that
 left blocking behind would raise it.
 
+A detail-drawing model's error rises above 1.00 in the bands where what it draws is not the photo's (drawn
+detail that is right lowers it); ``--peers`` adds Real-ESRGAN x4plus and SPAN (bench.peers' ncnn files) for
+scale.
+
 The variants are bench.damage_ablation's: the realistic benchmark's inputs with the noise and/or the JPEG
 left out, every other draw kept.
 """
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +41,7 @@ import numpy as np
 import torch
 
 from bench.damage_ablation import VARIANTS, variant_pair
+from bench.peers import add_peers
 from bench.texture_crops import named_upscalers
 from srdesk.core.evaluate import benchmark_files, load_ground_truth
 from srdesk.core.metrics import rgb_to_y, to_uint8
@@ -107,17 +114,7 @@ def band_label(lo: float, hi: float) -> str:
     return f"{lo:g}-{hi:g}" if np.isfinite(hi) else f">{lo:g}"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default="bicubic,photo-x4,clean-x4")
-    parser.add_argument("--weights", type=Path, nargs="*", default=[])
-    parser.add_argument("--datasets", default="Set14,BSD68")
-    parser.add_argument("--scale", type=int, default=4)
-    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"of: {', '.join(VARIANTS)}")
-    parser.add_argument("--data", type=Path, default=DATA)
-    args = parser.parse_args()
-    torch.set_grad_enabled(False)
-    methods = named_upscalers(args.models, args.weights, device="cpu")
+def table(methods: dict[str, pipeline.Upscaler], args: argparse.Namespace) -> None:
     bands = [band_label(lo, hi) for lo, hi in itertools.pairwise(EDGES)]
     for dataset in args.datasets.split(","):
         files = benchmark_files(args.data / dataset)
@@ -132,6 +129,23 @@ def main() -> int:
                 shares = " | ".join(f"{e / g:.2f}" for e, g in zip(s.error, s.signal, strict=True))
                 print(f"| {name} | {shares} | {s.share_below_nyquist:.0%} | {np.mean(s.psnr):.2f} | "
                       f"{np.mean(s.restored_psnr):.2f} | {s.block_edge_ratio:.2f} |", flush=True)
+
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default="bicubic,photo-x4,clean-x4")
+    parser.add_argument("--weights", type=Path, nargs="*", default=[])
+    parser.add_argument("--datasets", default="Set14,BSD68")
+    parser.add_argument("--scale", type=int, default=4)
+    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"of: {', '.join(VARIANTS)}")
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--peers", action="store_true", help="add Real-ESRGAN x4plus and SPAN x4 (ncnn, x4 only)")
+    args = parser.parse_args()
+    torch.set_grad_enabled(False)
+    with tempfile.TemporaryDirectory() as folder:
+        models = ",".join([args.models, *add_peers(Path(folder))]) if args.peers else args.models
+        table(named_upscalers(models, args.weights, device="cpu"), args)
     return 0
 
 
