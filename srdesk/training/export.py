@@ -139,6 +139,9 @@ def sr_data_description(config: dict[str, Any]) -> str:
                  f"(weight {config['sharpen_weight']:g}, Gaussian sigma {config.get('sharpen_sigma', 8.0):g} px, "
                  f"threshold {config.get('sharpen_threshold', 10.0):g} levels)"
                  + (", the discriminator shown them unsharpened" if adversarial else ""))
+    if config.get("teacher"):
+        text += (f"; the pixel loss aimed at what {' then '.join(config['teacher'])} make of the same input "
+                 "(distilled into one network), not at the photo")
     if config.get("adversarial"):
         d_kind = (config.get("discriminator", "srgan") + (" (blur-pooled)" if config.get("d_antialias") else "")
                   + " discriminator"

@@ -14,6 +14,7 @@ from torch import nn
 
 from srdesk.core.evaluate import benchmark_files, evaluate, image_score, make_pair
 from srdesk.models import registry
+from srdesk.models.base import TorchUpscaler
 from srdesk.models.discriminators import Discriminator, build_discriminator
 from srdesk.models.span import SPAN, widened_state
 from srdesk.training import losses
@@ -81,6 +82,11 @@ class SRConfig(RunConfig):
     sharpen_weight: float = 0.0
     sharpen_sigma: float = 8.0
     sharpen_threshold: float = 10.0  # levels of 255
+    # distillation: the pixel loss aims at what these installed models (registry names, run one after the
+    # other on the same input; their scales multiply to --scale) make of the input, instead of the photo. The
+    # loss leaves out a border of teacher_margin output px, where the teacher saw the crop's edge.
+    teacher: list[str] = field(default_factory=list)
+    teacher_margin: int = 16
     # An exponential moving average of the generator (0 = none; LDL's 0.999): validated and exported instead
     # of the generator itself, and the reference of the artefact loss.
     ema_decay: float = 0.0
@@ -129,7 +135,7 @@ def apply_stage2_defaults(config: SRConfig) -> SRConfig:
 
 def keeps_best_psnr(config: SRConfig) -> bool:
     """Whether the run aims at the photos themselves, so that its best validation PSNR is its best weights."""
-    return not config.adversarial and not config.sharpen_weight and not config.texture_weight
+    return not (config.adversarial or config.sharpen_weight or config.texture_weight or config.teacher)
 
 
 def training_degradation(config: SRConfig) -> Degradation | None:
@@ -194,6 +200,7 @@ class SRTrainer(Trainer):
             assert isinstance(self.generator, SPAN) and self.generator.texture is not None
             self.generator.requires_grad_(False)
             self.generator.texture.requires_grad_(True)
+        self.teacher = self._teacher_networks(config)
         self.pixel = losses.pixel_loss(config.pixel_loss)
         trained = [p for p in self.generator.parameters() if p.requires_grad]
         self.g_opt: torch.optim.Optimizer = torch.optim.Adam(trained, lr=config.lr, betas=(0.9, 0.99))
@@ -294,8 +301,32 @@ class SRTrainer(Trainer):
         return (lr.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format),
                 hr.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format))
 
-    def _target(self, hr: torch.Tensor) -> torch.Tensor:
-        """What the pixel and content losses aim at: the photo, or its sharpened copy."""
+    def _teacher_networks(self, config: SRConfig) -> list[nn.Module]:
+        """The installed models whose result on the input the pixel loss aims at (``--teacher``), in order."""
+        if not config.teacher:
+            return []
+        if config.adversarial or config.sharpen_weight or config.texture_weight or config.content_loss != "features":
+            raise ValueError("--teacher takes the place of the photo as the pixel loss's target: it goes without "
+                             "--adversarial, --sharpen-weight, --texture-weight and --content-loss")
+        networks, scale = [], 1
+        for name in config.teacher:
+            upscaler = registry.load(name, str(self.device), "exact")
+            if not isinstance(upscaler, TorchUpscaler):
+                raise ValueError(f"--teacher {name}: not one of srdesk's convolutional models")
+            networks.append(upscaler.module)
+            scale *= upscaler.scale
+        if scale != config.scale:
+            raise ValueError(f"--teacher {','.join(config.teacher)} enlarges x{scale}, the run x{config.scale}")
+        return networks
+
+    def _target(self, lr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+        """What the pixel and content losses aim at: the photo, its sharpened copy, or the teacher's result."""
+        if self.teacher:
+            with torch.no_grad():
+                result = lr.float()
+                for network in self.teacher:
+                    result = network(result).float().clamp(0, 1)  # each pass sees a picture, as in use
+            return result
         if not self.config.sharpen_weight:
             return hr
         cfg = self.config
@@ -304,9 +335,12 @@ class SRTrainer(Trainer):
     def train_step(self) -> dict[str, float]:
         if not self.config.adversarial:
             lr, hr = self._batch()
-            target = self._target(hr)
+            target = self._target(lr, hr)
             with self.autocast():
                 sr = self.generator(lr).float()
+                if self.teacher and self.config.teacher_margin:  # not where the teacher saw the crop's edge
+                    m = self.config.teacher_margin
+                    sr, target = sr[..., m:-m, m:-m], target[..., m:-m, m:-m]
                 loss = pixel = self.pixel(sr, target)
                 if self.config.texture_only:
                     loss = torch.zeros_like(pixel)  # the pixel loss is logged, not optimised (see SRConfig)
@@ -352,7 +386,7 @@ class SRTrainer(Trainer):
         out["d_loss"] = d_loss.item()
         # Generator update: content + adv_weight x adversarial (+ optional pixel).
         lr, hr = self._batch()
-        target = self._target(hr)
+        target = self._target(lr, hr)
         for p in disc.parameters():
             p.requires_grad_(False)
         with self.autocast():

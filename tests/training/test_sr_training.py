@@ -273,13 +273,13 @@ def test_unknown_content_loss_is_refused(tmp_path: Path) -> None:
 def test_sharpened_targets_aim_the_losses_at_an_unsharp_masked_photo(tmp_path: Path) -> None:
     from srdesk.training.degrade import unsharp_mask
 
-    hr = SyntheticCrops().hr[:2]
+    lr, hr = SyntheticCrops().lr[:2], SyntheticCrops().hr[:2]
     plain = SRTrainer(tiny_config(tmp_path / "a"), data=SyntheticCrops())
-    assert torch.equal(plain._target(hr), hr)
+    assert torch.equal(plain._target(lr, hr), hr)
     sharpened = SRTrainer(tiny_config(tmp_path / "b", sharpen_weight=1.0, sharpen_sigma=2.0, sharpen_threshold=0.0),
                           data=SyntheticCrops())
-    assert torch.equal(sharpened._target(hr), unsharp_mask(hr, 1.0, 2.0, 0.0))
-    assert not torch.allclose(sharpened._target(hr), hr)
+    assert torch.equal(sharpened._target(lr, hr), unsharp_mask(hr, 1.0, 2.0, 0.0))
+    assert not torch.allclose(sharpened._target(lr, hr), hr)
     # the generator learns the sharpened target: its outputs gain contrast against the plain run's
     for trainer in (plain, sharpened):
         torch.manual_seed(0)
@@ -615,6 +615,52 @@ def test_a_two_pass_span_starts_from_two_single_pass_networks_and_trains_both(tm
     with pytest.raises(ValueError, match="second-pass"):
         SRTrainer(tiny_config(tmp_path / "bad", arch="span", blocks=2, channels=6, amp=False,
                               init_second_from=str(runs[1][1])), data=SyntheticCrops())
+
+
+def test_a_teacher_chain_is_what_the_pixel_loss_aims_at_and_the_student_learns_it(tmp_path: Path) -> None:
+    """--teacher photo-x2,photo-crisp-x2 at x4: the target is the two installed x2 models run one after the other
+    on the input (not the photo), the loss leaves out the border where the teacher saw the crop's edge, and the
+    student moves towards the teacher's result."""
+    from srdesk.models import registry
+    from srdesk.training.export import sr_data_description
+
+    config = tiny_config(tmp_path / "t", arch="span", blocks=2, channels=8, amp=False, crop=64,
+                         teacher=["photo-x2", "photo-crisp-x2"], teacher_margin=8)
+    data = SyntheticCrops(size=64)
+    student = SRTrainer(config, data=data)
+    lr, hr = data.lr[:2], data.hr[:2]
+    first, second = (registry.load(n, "cpu", "exact") for n in ("photo-x2", "photo-crisp-x2"))
+    with torch.no_grad():
+        expected = second.module(first.module(lr).clamp(0, 1)).clamp(0, 1)
+        torch.testing.assert_close(student._target(lr, hr), expected)
+        assert float((expected - hr).abs().mean()) > 1e-3  # not the photo
+
+    plain = SRTrainer(tiny_config(tmp_path / "p", arch="span", blocks=2, channels=8, amp=False, crop=64),
+                      data=SyntheticCrops(size=64))
+    probe = SyntheticCrops(size=64, seed=1).lr
+    with torch.no_grad():
+        aim = second.module(first.module(probe).clamp(0, 1)).clamp(0, 1)
+
+    def distance(trainer: SRTrainer) -> float:
+        with torch.no_grad():
+            return float((trainer.generator(probe) - aim).pow(2)[..., 8:-8, 8:-8].mean())
+
+    before = distance(student)
+    for trainer in (student, plain):
+        torch.manual_seed(0)
+        for _ in range(40):
+            trainer.train_step()
+    assert distance(student) < 0.8 * before
+    assert distance(student) < distance(plain)  # nearer the teacher's result than a run aimed at the photos
+    assert not keeps_best_psnr(config)  # validated against the photos: the run keeps its latest weights
+    import dataclasses
+
+    assert "photo-x2 then photo-crisp-x2" in sr_data_description(dataclasses.asdict(config))
+    with pytest.raises(ValueError, match="enlarges x2, the run x4"):
+        SRTrainer(tiny_config(tmp_path / "s", teacher=["photo-x2"]), data=SyntheticCrops())
+    with pytest.raises(ValueError, match="without --adversarial"):
+        SRTrainer(tiny_config(tmp_path / "g", teacher=["photo-x2", "photo-x2"], sharpen_weight=1.0),
+                  data=SyntheticCrops())
 
 
 class GrainyCrops(SyntheticCrops):
