@@ -289,9 +289,10 @@ _LEARNED = [
                "sharpening them; an efficient network (seconds for a phone photo on a CPU); soft, and below the "
                "clean-image models on clean, noise-free inputs",
                scale=4, weights="photo-x4", label="Photo \u2013 natural \u00d74"),
-    ModelEntry("photo-crisp-x4", "learned", "Photos x4, crisper: photo-x4 fine-tuned towards sharpened photos (as "
-               "Real-ESRGAN sharpens its ground truth) with a pixel loss; firmer edges and more visible detail, "
-               "a little less faithful; detail strength blends it back towards photo-x4",
+    ModelEntry("photo-crisp-x4", "learned", "Photos x4, crisper: firmer edges and more visible detail with clean "
+               "skin and skies, a little less faithful; photo-x4 taught to give in one pass what two x2 steps give "
+               "(photo-x2, then photo-crisp-x2, which was trained towards sharpened photos as Real-ESRGAN sharpens "
+               "its ground truth); detail strength blends it back towards photo-x4",
                scale=4, weights="photo-crisp-x4", faithful="photo-x4", label="Photo \u2013 crisp \u00d74"),
     ModelEntry("photo-texture-x4", "learned", "Photos x4 with texture: photo-x4 plus a texture layer that draws the "
                "fine grain and texture (skin, foliage, fabric) which JPEG and noise took from the photo, where and "
