@@ -84,7 +84,8 @@ class Spectrum:
         self.psnr.append(10 * np.log10(255.0**2 / max(mse, 1e-12)))
         self.restored_psnr.append(10 * np.log10(255.0**2 / max(mse * (1 - below), 1e-12)))
         rows, columns = np.indices(ya.shape)
-        phase = (((rows + scale) // scale) % 8) * 8 + ((columns + scale) // scale) % 8  # the input pixel's
+        # the position in its 8x8 JPEG block of the input pixel each output pixel comes from (before the shave)
+        phase = (((rows + scale) // scale) % 8) * 8 + ((columns + scale) // scale) % 8
         self.by_block_phase[0] += np.bincount(phase.ravel(), ((ya - yb) ** 2).ravel(), minlength=64).reshape(8, 8)
         self.by_block_phase[1] += np.bincount(phase.ravel(), minlength=64).reshape(8, 8)
 
