@@ -44,11 +44,12 @@ from bench.damage_ablation import VARIANTS, variant_pair
 from bench.peers import add_peers
 from bench.texture_crops import named_upscalers
 from srdesk.core.evaluate import benchmark_files, load_ground_truth
-from srdesk.core.metrics import rgb_to_y, to_uint8
+from srdesk.core.metrics import psnr_y, rgb_to_y, to_uint8
 from srdesk.engine import pipeline
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/benchmarks"
 EDGES = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, np.inf)  # in units of the input's Nyquist frequency
+BELOW_NYQUIST = slice(0, EDGES.index(1.0))  # the bands below the input's Nyquist frequency
 
 
 def band_powers(luma: np.ndarray, scale: int, edges: tuple[float, ...] = EDGES) -> np.ndarray:
@@ -79,10 +80,10 @@ class Spectrum:
         signal, error = band_powers(yb - yb.mean(), scale), band_powers(ya - yb, scale)
         self.signal += signal
         self.error += error
-        mse = float(np.mean((ya - yb) ** 2))
-        below = error[: EDGES.index(1.0)].sum() / max(error.sum(), 1e-12)
-        self.psnr.append(10 * np.log10(255.0**2 / max(mse, 1e-12)))
-        self.restored_psnr.append(10 * np.log10(255.0**2 / max(mse * (1 - below), 1e-12)))
+        psnr = psnr_y(result, truth, shave=scale)
+        below = error[BELOW_NYQUIST].sum() / max(error.sum(), 1e-12)
+        self.psnr.append(psnr)
+        self.restored_psnr.append(psnr - 10 * np.log10(max(1 - below, 1e-12)))  # that part of the MSE gone
         rows, columns = np.indices(ya.shape)
         # the position in its 8x8 JPEG block of the input pixel each output pixel comes from (before the shave)
         phase = (((rows + scale) // scale) % 8) * 8 + ((columns + scale) // scale) % 8
@@ -91,7 +92,7 @@ class Spectrum:
 
     @property
     def share_below_nyquist(self) -> float:
-        return float(self.error[: EDGES.index(1.0)].sum() / self.error.sum())
+        return float(self.error[BELOW_NYQUIST].sum() / self.error.sum())
 
     @property
     def block_edge_ratio(self) -> float:
@@ -130,7 +131,6 @@ def table(methods: dict[str, pipeline.Upscaler], args: argparse.Namespace) -> No
                 shares = " | ".join(f"{e / g:.2f}" for e, g in zip(s.error, s.signal, strict=True))
                 print(f"| {name} | {shares} | {s.share_below_nyquist:.0%} | {np.mean(s.psnr):.2f} | "
                       f"{np.mean(s.restored_psnr):.2f} | {s.block_edge_ratio:.2f} |", flush=True)
-
 
 
 def main() -> int:

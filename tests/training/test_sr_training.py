@@ -273,7 +273,8 @@ def test_unknown_content_loss_is_refused(tmp_path: Path) -> None:
 def test_sharpened_targets_aim_the_losses_at_an_unsharp_masked_photo(tmp_path: Path) -> None:
     from srdesk.training.degrade import unsharp_mask
 
-    lr, hr = SyntheticCrops().lr[:2], SyntheticCrops().hr[:2]
+    crops = SyntheticCrops()
+    lr, hr = crops.lr[:2], crops.hr[:2]
     plain = SRTrainer(tiny_config(tmp_path / "a"), data=SyntheticCrops())
     assert torch.equal(plain._target(lr, hr), hr)
     sharpened = SRTrainer(tiny_config(tmp_path / "b", sharpen_weight=1.0, sharpen_sigma=2.0, sharpen_threshold=0.0),
