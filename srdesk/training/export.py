@@ -140,7 +140,10 @@ def sr_data_description(config: dict[str, Any]) -> str:
                  f"threshold {config.get('sharpen_threshold', 10.0):g} levels)"
                  + (", the discriminator shown them unsharpened" if adversarial else ""))
     if config.get("teacher"):
-        text += (f"; the pixel loss aimed at what {' then '.join(config['teacher'])} make of the same input "
+        digests = (config.get("extra") or {}).get("teacher_sha256", {})
+        teachers = [f"{name} (sha256 {digests[name][:16]}...)" if name in digests else name
+                    for name in config["teacher"]]
+        text += (f"; the pixel loss aimed at what {' then '.join(teachers)} make of the same input "
                  "(distilled into one network), not at the photo")
     if config.get("adversarial"):
         d_kind = (config.get("discriminator", "srgan") + (" (blur-pooled)" if config.get("d_antialias") else "")

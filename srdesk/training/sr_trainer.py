@@ -315,6 +315,9 @@ class SRTrainer(Trainer):
                 raise ValueError(f"--teacher {name}: not one of srdesk's convolutional models")
             networks.append(upscaler.module)
             scale *= upscaler.scale
+            card = registry.get(name).card()
+            if card is not None:  # which weights taught this run, for its model card
+                config.extra.setdefault("teacher_sha256", {})[name] = card.sha256
         if scale != config.scale:
             raise ValueError(f"--teacher {','.join(config.teacher)} enlarges x{scale}, the run x{config.scale}")
         return networks

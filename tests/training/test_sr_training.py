@@ -656,7 +656,9 @@ def test_a_teacher_chain_is_what_the_pixel_loss_aims_at_and_the_student_learns_i
     assert not keeps_best_psnr(config)  # validated against the photos: the run keeps its latest weights
     import dataclasses
 
-    assert "photo-x2 then photo-crisp-x2" in sr_data_description(dataclasses.asdict(config))
+    digests = [registry.get(n).card().sha256[:16] for n in ("photo-x2", "photo-crisp-x2")]
+    assert (f"photo-x2 (sha256 {digests[0]}...) then photo-crisp-x2 (sha256 {digests[1]}...)"
+            in sr_data_description(dataclasses.asdict(config)))  # the card says which weights taught it
     with pytest.raises(ValueError, match="enlarges x2, the run x4"):
         SRTrainer(tiny_config(tmp_path / "s", teacher=["photo-x2"]), data=SyntheticCrops())
     with pytest.raises(ValueError, match="without --adversarial"):
