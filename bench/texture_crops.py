@@ -1,6 +1,6 @@
 """Texture: how much real detail each method restores (x4, or x2 with ``--scale 2``), and side-by-side crops.
 
-    python bench/texture_crops.py [--models bicubic,srresnet-x4,srgan-x4] [--weights extra.safetensors ...]
+    python bench/texture_crops.py [--models bicubic,srresnet-x4,photo-x2>photo-crisp-x2] [--weights X.safetensors ...]
                                   [--degradation clean|real] [--scale 4|2] [--crops texture|edges]
                                   [--figure docs/texture-crops.png]
 
@@ -20,7 +20,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 from PIL import Image
@@ -28,6 +30,7 @@ from scipy.ndimage import gaussian_filter
 
 from srdesk.core.evaluate import load_ground_truth, make_pair, score
 from srdesk.core.metrics import rgb_to_y, to_uint8
+from srdesk.core.request import CancelToken, EnhanceRequest, ProgressFn
 from srdesk.engine import pipeline
 
 # (dataset, file, crop box in HR pixels: left, top, size) with fur, foliage, fabric, stone
@@ -79,15 +82,46 @@ def run_folder(weights: Path) -> Path:
     return weights.parent.parent if weights.parent.name == Trainer.validated_dir else weights.parent
 
 
+@dataclass
+class Chain:
+    """Models run one after another (``photo-x2>photo-crisp-x2``: x4 by two x2 passes), each at its native
+    scale, the result saved as 8 bits in between as a person chaining them would; the last one makes the
+    requested size. An Upscaler, so every bench measures it as it measures one model."""
+
+    stages: tuple[pipeline.Upscaler, ...]
+    kind: ClassVar[str] = "learned"
+    alpha_method: ClassVar[str] = "bicubic"
+    default_threads: ClassVar[int] = 0
+
+    @property
+    def name(self) -> str:
+        return ">".join(stage.name for stage in self.stages)
+
+    @property
+    def scale(self) -> int:
+        return int(np.prod([stage.scale or 1 for stage in self.stages]))
+
+    def enlarge(self, pixels: np.ndarray, size: tuple[int, int], request: EnhanceRequest,
+                progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                notes: list[str] | None = None, bits: int = 0) -> list[np.ndarray]:
+        for stage in self.stages[:-1]:
+            native = stage.scale or 1
+            middle = stage.enlarge(pixels, (pixels.shape[0] * native, pixels.shape[1] * native), request,
+                                   cancel=cancel, notes=notes)[0]
+            pixels = to_uint8(middle).astype(np.float32) / 255.0
+        return self.stages[-1].enlarge(pixels, size, request, progress, cancel, notes, bits)
+
+
 def named_upscalers(models: str, weights: list[Path], device: str = "auto",
                     skip_missing: bool = False) -> dict[str, pipeline.Upscaler]:
-    """The installed models named in ``models`` (comma-separated) and training runs' weight files, by label
-    (a run's file as ``run/file``, so two files of one run stay apart); ``skip_missing`` skips a model that is
-    not installed with a message instead of failing."""
+    """The installed models named in ``models`` (comma-separated; ``a>b`` runs ``a`` then ``b``, see Chain) and
+    training runs' weight files, by label (a run's file as ``run/file``, so two files of one run stay apart);
+    ``skip_missing`` skips a model that is not installed with a message instead of failing."""
     methods: dict[str, pipeline.Upscaler] = {}
     for name in [n for n in models.split(",") if n]:
         try:
-            methods[name] = pipeline.get_upscaler(name, device, "exact")
+            stages = [pipeline.get_upscaler(stage, device, "exact") for stage in name.split(">")]
+            methods[name] = stages[0] if len(stages) == 1 else Chain(tuple(stages))
         except Exception as exc:
             if not skip_missing:
                 raise

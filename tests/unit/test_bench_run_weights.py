@@ -50,3 +50,25 @@ def test_two_pass_bench_pairs_two_installed_models_as_first_reduced_then_second(
     assert np.abs(enlarge(pair, photo) - expected).max() < 1e-5
     with pytest.raises(SystemExit, match="not SPANs of one size and scale"):
         two_pass_upscaler("photo-x4", "clean-x2")
+
+
+def test_a_chain_of_installed_models_is_each_at_its_scale_with_8_bits_in_between() -> None:
+    """``photo-x2>photo-crisp-x2`` in a bench's --models is x4: photo-x2's result saved as 8 bits, then
+    enlarged by photo-crisp-x2, the same pixels as running the two one after the other."""
+    import numpy as np
+
+    from srdesk.core.metrics import to_uint8
+    from srdesk.engine import pipeline
+
+    chain = named_upscalers("photo-x2>photo-crisp-x2", [], device="cpu")["photo-x2>photo-crisp-x2"]
+    assert chain.scale == 4 and chain.name == "photo-x2>photo-crisp-x2"
+    photo = np.random.default_rng(0).random((20, 24, 3), dtype=np.float32)
+
+    def enlarge(method: object, image: np.ndarray, scale: int) -> np.ndarray:
+        return pipeline.enhance(image, method, scale, precision="exact", threads=1).pixels
+
+    middle = to_uint8(enlarge("photo-x2", photo, 2)).astype(np.float32) / 255.0
+    result = enlarge(chain, photo, 4)
+    assert result.shape == (80, 96, 3)
+    assert np.abs(result - enlarge("photo-crisp-x2", middle, 2)).max() < 1e-5
+    assert np.abs(result - enlarge("photo-x4", photo, 4)).mean() > 1e-3  # not one x4 model
