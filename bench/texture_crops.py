@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -104,12 +104,15 @@ class Chain:
     def enlarge(self, pixels: np.ndarray, size: tuple[int, int], request: EnhanceRequest,
                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,
                 notes: list[str] | None = None, bits: int = 0) -> list[np.ndarray]:
+        scale, origin = float(request.scale), request.origin
         for stage in self.stages[:-1]:
             native = stage.scale or 1
-            middle = stage.enlarge(pixels, (pixels.shape[0] * native, pixels.shape[1] * native), request,
-                                   cancel=cancel, notes=notes)[0]
+            middle = stage.enlarge(pixels, (pixels.shape[0] * native, pixels.shape[1] * native),
+                                   replace(request, scale=native, origin=origin), cancel=cancel, notes=notes)[0]
             pixels = to_uint8(middle).astype(np.float32) / 255.0
-        return self.stages[-1].enlarge(pixels, size, request, progress, cancel, notes, bits)
+            scale, origin = scale / native, (origin[0] * native, origin[1] * native)
+        return self.stages[-1].enlarge(pixels, size, replace(request, scale=scale, origin=origin), progress, cancel,
+                                       notes, bits)
 
 
 def named_upscalers(models: str, weights: list[Path], device: str = "auto",
