@@ -117,13 +117,15 @@ class Chain:
 
 def named_upscalers(models: str, weights: list[Path], device: str = "auto",
                     skip_missing: bool = False) -> dict[str, pipeline.Upscaler]:
-    """The installed models named in ``models`` (comma-separated; ``a>b`` runs ``a`` then ``b``, see Chain) and
-    training runs' weight files, by label (a run's file as ``run/file``, so two files of one run stay apart);
-    ``skip_missing`` skips a model that is not installed with a message instead of failing."""
+    """The installed models named in ``models`` (comma-separated; ``a>b`` runs ``a`` then ``b``, see Chain; a
+    stage may also be a run's weights file) and training runs' weight files, by label (a run's file as
+    ``run/file``, so two files of one run stay apart); ``skip_missing`` skips a model that is not installed with
+    a message instead of failing."""
     methods: dict[str, pipeline.Upscaler] = {}
     for name in [n for n in models.split(",") if n]:
         try:
-            stages = [pipeline.get_upscaler(stage, device, "exact") for stage in name.split(">")]
+            stages = [upscaler_from_run(Path(stage)) if stage.endswith(".safetensors")
+                      else pipeline.get_upscaler(stage, device, "exact") for stage in name.split(">")]
             methods[name] = stages[0] if len(stages) == 1 else Chain(tuple(stages))
         except Exception as exc:
             if not skip_missing:
