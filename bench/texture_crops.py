@@ -105,6 +105,8 @@ class Chain:
                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,
                 notes: list[str] | None = None, bits: int = 0) -> list[np.ndarray]:
         scale, origin = float(request.scale), request.origin
+        if scale != self.scale:
+            raise ValueError(f"{self.name} enlarges x{self.scale}, not x{scale:g}")
         for stage in self.stages[:-1]:
             native = stage.scale or 1
             middle = stage.enlarge(pixels, (pixels.shape[0] * native, pixels.shape[1] * native),

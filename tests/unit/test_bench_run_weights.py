@@ -56,6 +56,7 @@ def test_a_chain_of_installed_models_is_each_at_its_scale_with_8_bits_in_between
     """``photo-x2>photo-crisp-x2`` in a bench's --models is x4: photo-x2's result saved as 8 bits, then
     enlarged by photo-crisp-x2, the same pixels as running the two one after the other."""
     import numpy as np
+    import pytest
 
     from srdesk.core.metrics import to_uint8
     from srdesk.engine import pipeline
@@ -72,3 +73,5 @@ def test_a_chain_of_installed_models_is_each_at_its_scale_with_8_bits_in_between
     assert result.shape == (80, 96, 3)
     assert np.abs(result - enlarge("photo-crisp-x2", middle, 2)).max() < 1e-5
     assert np.abs(result - enlarge("photo-x4", photo, 4)).mean() > 1e-3  # not one x4 model
+    with pytest.raises(ValueError, match="enlarges x4, not x2"):
+        enlarge(chain, photo, 2)
