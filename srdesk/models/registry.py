@@ -294,11 +294,11 @@ _LEARNED = [
                "(photo-x2, then photo-crisp-x2, which was trained towards sharpened photos as Real-ESRGAN sharpens "
                "its ground truth); detail strength blends it back towards photo-x4",
                scale=4, weights="photo-crisp-x4", faithful="photo-x4", label="Photo \u2013 crisp \u00d74"),
-    ModelEntry("photo-texture-x4", "learned", "Photos x4 with texture: photo-x4 plus a texture layer that draws the "
-               "fine grain and texture (skin, foliage, fabric) which JPEG and noise took from the photo, where and "
-               "as much as real photos have it, so results look like photographs rather than smooth paintings; a "
-               "plausible texture, not the lost original, so a little less faithful; detail strength sets how much "
-               "is drawn (0 gives photo-x4's result)",
+    ModelEntry("photo-texture-x4", "learned", "Photos x4 with texture: photo-crisp-x4 plus a texture layer that "
+               "draws the fine grain and texture (skin, foliage, fabric) which JPEG and noise took from the photo, "
+               "where and as much as real photos have it, so results look like photographs rather than smooth "
+               "paintings; a plausible texture, not the lost original, so a little less faithful than photo-x4; "
+               "detail strength sets how much is drawn (0 gives photo-crisp-x4's result)",
                scale=4, weights="photo-texture-x4", drawn_texture=True, label="Photo \u2013 with texture \u00d74"),
     ModelEntry("photo-x2", "learned", "Photos x2, for real pictures: the native x2 counterpart of photo-x4 (its "
                "network, trained on for x2); mostly removes noise and blocks; as faithful on real photos as "

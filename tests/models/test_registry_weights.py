@@ -237,16 +237,19 @@ def test_detail_strength_interpolates_between_the_faithful_and_the_detailed_weig
         registry.unregister("mini-gan")
 
 
+TEXTURE_BASES = {4: "photo-crisp-x4", 2: "photo-x2"}  # the network each texture head was trained over
+
+
 @pytest.mark.weights
 @pytest.mark.parametrize("scale", [4, 2])
 def test_the_texture_models_strength_sets_how_much_texture_is_drawn_over_the_photo_model(scale: int) -> None:
-    """photo-texture-xN is photo-xN with a texture head: at strength 0 exactly photo-xN's result (the head is
-    retrained over each new photo model), at 1 the drawn texture, at 0.5 about half of it; the same photo gives
-    the same texture each time (drawn by position)."""
+    """photo-texture-xN is a photo model with a texture head (photo-crisp-x4 at x4, photo-x2 at x2): at strength 0
+    exactly that model's result (the head is retrained over each new one), at 1 the drawn texture, at 0.5 about
+    half of it; the same photo gives the same texture each time (drawn by position)."""
     from srdesk.core import imageio
     from srdesk.core.resources import sample_photo
 
-    textured, base = f"photo-texture-x{scale}", f"photo-x{scale}"
+    textured, base = f"photo-texture-x{scale}", TEXTURE_BASES[scale]
     assert registry.get(textured).has_strength
     photo = np.ascontiguousarray(imageio.load(sample_photo()).pixels[100:148, 200:264])
 
