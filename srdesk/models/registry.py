@@ -308,8 +308,8 @@ _LEARNED = [
                "pixel loss; firmer edges and more visible detail while still cleaning noise and JPEG blocks; detail "
                "strength blends it back towards photo-x2",
                scale=2, weights="photo-crisp-x2", faithful="photo-x2", label="Photo \u2013 crisp \u00d72"),
-    ModelEntry("photo-texture-x2", "learned", "Photos x2 with texture: photo-x2 plus the texture layer of "
-               "photo-texture-x4, trained for x2: fine grain and texture where JPEG and noise took it, so results "
+    ModelEntry("photo-texture-x2", "learned", "Photos x2 with texture: photo-x2 plus a texture layer like "
+               "photo-texture-x4's, trained for x2: fine grain and texture where JPEG and noise took it, so results "
                "look like photographs; a plausible texture, not the lost original; detail strength sets how much is "
                "drawn (0 gives photo-x2's result)",
                scale=2, weights="photo-texture-x2", drawn_texture=True, label="Photo \u2013 with texture \u00d72"),
