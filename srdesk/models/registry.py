@@ -295,10 +295,10 @@ _LEARNED = [
                "its ground truth); detail strength blends it back towards photo-x4",
                scale=4, weights="photo-crisp-x4", faithful="photo-x4", label="Photo \u2013 crisp \u00d74"),
     ModelEntry("photo-texture-x4", "learned", "Photos x4 with texture: photo-crisp-x4 plus a texture layer that "
-               "draws the fine grain and texture (skin, foliage, fabric) which JPEG and noise took from the photo, "
-               "where and as much as real photos have it, so results look like photographs rather than smooth "
-               "paintings; a plausible texture, not the lost original, so a little less faithful than photo-x4; "
-               "detail strength sets how much is drawn (0 gives photo-crisp-x4's result)",
+               "draws a fine grain and texture (skin, foliage, fabric) in place of what JPEG and noise took from the "
+               "photo, so results look like photographs rather than smooth paintings; a plausible texture, not the "
+               "lost original (faintly also on smooth areas), so a little less faithful than photo-x4; detail "
+               "strength sets how much is drawn (0 gives photo-crisp-x4's result)",
                scale=4, weights="photo-texture-x4", drawn_texture=True, label="Photo \u2013 with texture \u00d74"),
     ModelEntry("photo-x2", "learned", "Photos x2, for real pictures: the native x2 counterpart of photo-x4 (its "
                "network, trained on for x2); mostly removes noise and blocks; as faithful on real photos as "
@@ -309,9 +309,9 @@ _LEARNED = [
                "strength blends it back towards photo-x2",
                scale=2, weights="photo-crisp-x2", faithful="photo-x2", label="Photo \u2013 crisp \u00d72"),
     ModelEntry("photo-texture-x2", "learned", "Photos x2 with texture: photo-x2 plus a texture layer like "
-               "photo-texture-x4's, trained for x2: fine grain and texture where JPEG and noise took it, so results "
-               "look like photographs; a plausible texture, not the lost original; detail strength sets how much is "
-               "drawn (0 gives photo-x2's result)",
+               "photo-texture-x4's, trained for x2: fine grain and texture in place of what JPEG and noise took, so "
+               "results look like photographs; a plausible texture, not the lost original; detail strength sets "
+               "how much is drawn (0 gives photo-x2's result)",
                scale=2, weights="photo-texture-x2", drawn_texture=True, label="Photo \u2013 with texture \u00d72"),
     ModelEntry("clean-x4", "learned", "Clean images x4 (renders, screenshots, high-quality scans): the efficient "
                "network of the photo models PSNR-trained on clean bicubic reductions; SRResNet's quality at a "
