@@ -315,9 +315,8 @@ class SRTrainer(Trainer):
                 raise ValueError(f"--teacher {name}: not one of srdesk's convolutional models")
             networks.append(upscaler.module)
             scale *= upscaler.scale
-            card = registry.get(name).card()
-            if card is not None:  # which weights taught this run, for its model card
-                config.extra.setdefault("teacher_sha256", {})[name] = card.sha256
+            if upscaler.card is not None:  # which weights taught this run (the card load verified), for its card
+                config.extra.setdefault("teacher_sha256", {})[name] = upscaler.card.sha256
         if scale != config.scale:
             raise ValueError(f"--teacher {','.join(config.teacher)} enlarges x{scale}, the run x{config.scale}")
         return networks
