@@ -224,7 +224,8 @@ def gradient_energy(x: torch.Tensor) -> torch.Tensor:
     return dx * dx + dy * dy
 
 
-def detail_loss(sr: torch.Tensor, target: torch.Tensor, patch: int = 16) -> torch.Tensor:
+def detail_loss(sr: torch.Tensor, target: torch.Tensor, patch: int = 16, base: torch.Tensor | None = None
+                ) -> torch.Tensor:
     """How far each tile's amount of fine detail is from the photo's: L1 between the RMS luma gradient of the
     result and of the photo over each ``patch`` x ``patch`` tile, divided by the photo's mean.
 
@@ -233,9 +234,18 @@ def detail_loss(sr: torch.Tensor, target: torch.Tensor, patch: int = 16) -> torc
     the photo had texture costs, and so does noise or ringing where it had none. The texture loss's Grams are
     dominated by the tile's coarse structure, which the network already gets right; this one sees the finest
     band alone, the one a texture head draws in.
+
+    ``base``: the network's result without what is being trained (a texture head's frozen network). Then what
+    was added, ``sr - base``, is compared with the detail the base lacks, the photo's gradient energy less the
+    base's (none where the base has more): drawn noise adds its energy to the base's, so this asks for the
+    same total, and its RMS grows in proportion to the head's amplitude, so the gradient does not vanish
+    where the head draws little (against the total's RMS it does: an amplitude ``a`` adds ``a**2``).
     """
-    tiles = [F.avg_pool2d(gradient_energy(x), patch).clamp_min(1e-10).sqrt() for x in (sr, target)]
-    return F.l1_loss(tiles[0], tiles[1]) / (tiles[1].mean() + 1e-6)
+    pool = [F.avg_pool2d(gradient_energy(x), patch) for x in (sr if base is None else sr - base, target)]
+    if base is not None:
+        pool[1] = F.relu(pool[1] - F.avg_pool2d(gradient_energy(base), patch))
+    drawn, wanted = (p.clamp_min(1e-10).sqrt() for p in pool)
+    return F.l1_loss(drawn, wanted) / (F.avg_pool2d(gradient_energy(target), patch).sqrt().mean() + 1e-6)
 
 
 CONTENT_LOSSES = ("pixel", "features", "random-features")

@@ -340,6 +340,17 @@ class SRTrainer(Trainer):
         cfg = self.config
         return unsharp_mask(hr, cfg.sharpen_weight, cfg.sharpen_sigma, cfg.sharpen_threshold / 255)
 
+    @torch.no_grad()
+    def _without_texture(self, lr: torch.Tensor) -> torch.Tensor:
+        """The generator's result on ``lr`` with its texture head silent (the frozen network's, for --texture-only)."""
+        texture = getattr(self.generator, "texture", None)
+        assert texture is not None
+        texture.strength, strength = 0.0, texture.strength
+        try:
+            return self.generator(lr).float()
+        finally:
+            texture.strength = strength
+
     def train_step(self) -> dict[str, float]:
         if not self.config.adversarial:
             lr, hr = self._batch()
@@ -360,7 +371,9 @@ class SRTrainer(Trainer):
                     terms["texture"] = losses.texture_loss(self.texture_features, sr, hr, self.config.texture_patch)
                     loss = loss + self.config.texture_weight * terms["texture"]
                 if self.config.detail_weight:
-                    terms["detail"] = losses.detail_loss(sr, hr, self.config.texture_patch)
+                    # with --texture-only the frozen network's own result is known: the head draws what it lacks
+                    base = self._without_texture(lr) if self.config.texture_only else None
+                    terms["detail"] = losses.detail_loss(sr, hr, self.config.texture_patch, base)
                     loss = loss + self.config.detail_weight * terms["detail"]
             if len(terms) > 1:
                 terms["loss"] = loss

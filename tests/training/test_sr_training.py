@@ -403,6 +403,20 @@ def test_detail_loss_asks_for_the_photos_amount_of_fine_detail_per_tile_not_its_
     sr = smooth.clone().requires_grad_(True)
     losses.detail_loss(sr, photo, 8).backward()
     assert sr.grad is not None and sr.grad.abs().sum() > 0
+    # against a base (a texture head's frozen network): what is added must be the detail the base lacks; the
+    # grain added to the smooth result is about that, the same grain on the sky is not, nor is nothing
+    grain = other_grain - 0.5
+    assert losses.detail_loss(smooth + grain, photo, 8, base=smooth) * 3 < losses.detail_loss(smooth, photo, 8,
+                                                                                                base=smooth)
+    assert losses.detail_loss(smooth + grain, photo, 8, base=smooth) * 3 < losses.detail_loss(
+        smooth + torch.cat([grain[..., 32:], grain[..., :32]], dim=-1), photo, 8, base=smooth)
+    # and its gradient does not vanish where little is drawn yet (the RMS of the drawn part, not of the total)
+    faint = (smooth + 1e-3 * grain).requires_grad_(True)
+    losses.detail_loss(faint, photo, 8, base=smooth).backward()
+    total = (smooth + 1e-3 * grain).requires_grad_(True)
+    losses.detail_loss(total, photo, 8).backward()
+    assert faint.grad is not None and total.grad is not None
+    assert (faint.grad * grain).sum() < 0 and abs((faint.grad * grain).sum()) > 50 * abs((total.grad * grain).sum())
 
 
 def test_stage_one_with_the_texture_loss_logs_and_lowers_it(tmp_path: Path) -> None:
