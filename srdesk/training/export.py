@@ -158,19 +158,14 @@ def sr_data_description(config: dict[str, Any]) -> str:
                  + (f" + chroma L1 x {config['chroma_weight']:g}" if config.get("chroma_weight") else "")
                  + (f" + excess-spectrum loss x {config['spectrum_weight']:g}"
                     if config.get("spectrum_weight") else ""))
-    losses = []
     if config.get("texture_weight"):
-        losses.append(f"texture loss x {config['texture_weight']:g} (EnhanceNet's: Gram matrices of a random CNN's "
-                      f"features over {config.get('texture_patch', 16)} px tiles, matched to the photo's)")
-    if config.get("detail_weight"):
-        losses.append(f"detail loss x {config['detail_weight']:g} (each {config.get('texture_patch', 16)} px tile's "
-                      "RMS luma gradient matched to the photo's)")
-    if losses:
+        loss = (f"texture loss x {config['texture_weight']:g} (EnhanceNet's: Gram matrices of a random CNN's "
+                f"features over {config.get('texture_patch', 16)} px tiles, matched to the photo's)")
         if config.get("texture_only"):
             text += (f"; a texture head ({config.get('texture_head', 0)} noise maps, models.span.TextureHead) "
-                     f"trained alone over the frozen network on the {' + '.join(losses)}")
+                     f"trained alone over the frozen network on the {loss}")
         else:
-            text += "; + " + " + ".join(losses)
+            text += f"; + {loss}"
     if config.get("ema_decay"):
         text += f"; the shipped weights are the generator's exponential moving average (decay {config['ema_decay']:g})"
     return text + continued_from(config)

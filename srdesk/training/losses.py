@@ -215,39 +215,6 @@ def texture_loss(features: RandomFeatures, sr: torch.Tensor, target: torch.Tenso
     return torch.stack(terms).mean()
 
 
-def gradient_energy(x: torch.Tensor) -> torch.Tensor:
-    """Squared luma gradient of each pixel (forward differences, (N, 1, H - 1, W - 1)): the detail ratio's
-    measure of fine detail (srdesk.core.metrics.detail_ratio), per pixel."""
-    y = luma(x.float())
-    dy = y[..., 1:, :-1] - y[..., :-1, :-1]
-    dx = y[..., :-1, 1:] - y[..., :-1, :-1]
-    return dx * dx + dy * dy
-
-
-def detail_loss(sr: torch.Tensor, target: torch.Tensor, patch: int = 16, base: torch.Tensor | None = None
-                ) -> torch.Tensor:
-    """How far each tile's amount of fine detail is from the photo's: L1 between the RMS luma gradient of the
-    result and of the photo over each ``patch`` x ``patch`` tile, divided by the photo's mean.
-
-    It says *how much* fine detail belongs where (fur and grass much, skin and sky little), not which: a
-    texture drawn in any phase with the photo's local gradient energy costs nothing, a smooth result where
-    the photo had texture costs, and so does noise or ringing where it had none. The texture loss's Grams are
-    dominated by the tile's coarse structure, which the network already gets right; this one sees the finest
-    band alone, the one a texture head draws in.
-
-    ``base``: the network's result without what is being trained (a texture head's frozen network). Then what
-    was added, ``sr - base``, is compared with the detail the base lacks, the photo's gradient energy less the
-    base's (none where the base has more): drawn noise adds its energy to the base's, so this asks for the
-    same total, and its RMS grows in proportion to the head's amplitude, so the gradient does not vanish
-    where the head draws little (against the total's RMS it does: an amplitude ``a`` adds ``a**2``).
-    """
-    pool = [F.avg_pool2d(gradient_energy(x), patch) for x in (sr if base is None else sr - base, target)]
-    if base is not None:
-        pool[1] = F.relu(pool[1] - F.avg_pool2d(gradient_energy(base), patch))
-    drawn, wanted = (p.clamp_min(1e-10).sqrt() for p in pool)
-    return F.l1_loss(drawn, wanted) / (F.avg_pool2d(gradient_energy(target), patch).sqrt().mean() + 1e-6)
-
-
 CONTENT_LOSSES = ("pixel", "features", "random-features")
 """pixel: the pixel loss; features: the discriminator's own features (feature matching);
 random-features: :class:`RandomFeatures` (generic perceptual loss)."""

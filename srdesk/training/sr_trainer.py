@@ -97,14 +97,10 @@ class SRConfig(RunConfig):
     # EnhanceNet's texture loss (losses.texture_loss): the photo's texture statistics per tile, not its pixels
     texture_weight: float = 0.0
     texture_patch: int = 16  # px of the tile whose Gram matrices are compared
-    # how much fine detail each tile has (losses.detail_loss: its RMS luma gradient, matched to the photo's),
-    # over tiles of texture_patch px
-    detail_weight: float = 0.0
     # SPAN: a texture head (models.span.TextureHead) drawing texture from this many noise maps (0 = none)
     texture_head: int = 0
     texture_hidden: int = 16  # channels of its output-resolution convolutions
-    # train the texture head alone over the frozen network, on the texture (and detail) loss alone: the frozen
-    # network is
+    # train the texture head alone over the frozen network, on the texture loss alone: the frozen network is
     # already the pixel loss's optimum, so a pixel term would only teach the head to draw nothing (it is logged)
     texture_only: bool = False
 
@@ -139,8 +135,7 @@ def apply_stage2_defaults(config: SRConfig) -> SRConfig:
 
 def keeps_best_psnr(config: SRConfig) -> bool:
     """Whether the run aims at the photos themselves, so that its best validation PSNR is its best weights."""
-    return not (config.adversarial or config.sharpen_weight or config.texture_weight or config.detail_weight
-                or config.teacher)
+    return not (config.adversarial or config.sharpen_weight or config.texture_weight or config.teacher)
 
 
 def training_degradation(config: SRConfig) -> Degradation | None:
@@ -199,9 +194,9 @@ class SRTrainer(Trainer):
         if config.texture_head and config.arch != "span":
             raise ValueError("--texture-head is a SPAN option (--arch span)")
         if config.texture_only:
-            if not (config.texture_head and (config.texture_weight or config.detail_weight)) or config.adversarial:
+            if not (config.texture_head and config.texture_weight) or config.adversarial:
                 raise ValueError("--texture-only trains a texture head on the texture loss: set --texture-head and "
-                                 "--texture-weight (or --detail-weight), without --adversarial")
+                                 "--texture-weight, without --adversarial")
             assert isinstance(self.generator, SPAN) and self.generator.texture is not None
             self.generator.requires_grad_(False)
             self.generator.texture.requires_grad_(True)
@@ -310,10 +305,9 @@ class SRTrainer(Trainer):
         """The installed models whose result on the input the pixel loss aims at (``--teacher``), in order."""
         if not config.teacher:
             return []
-        if (config.adversarial or config.sharpen_weight or config.texture_weight or config.detail_weight
-                or config.content_loss != "features"):
+        if config.adversarial or config.sharpen_weight or config.texture_weight or config.content_loss != "features":
             raise ValueError("--teacher takes the place of the photo as the pixel loss's target: it goes without "
-                             "--adversarial, --sharpen-weight, --texture-weight, --detail-weight and --content-loss")
+                             "--adversarial, --sharpen-weight, --texture-weight and --content-loss")
         networks, scale = [], 1
         for name in config.teacher:
             upscaler = registry.load(name, str(self.device), "exact")
@@ -340,17 +334,6 @@ class SRTrainer(Trainer):
         cfg = self.config
         return unsharp_mask(hr, cfg.sharpen_weight, cfg.sharpen_sigma, cfg.sharpen_threshold / 255)
 
-    @torch.no_grad()
-    def _without_texture(self, lr: torch.Tensor) -> torch.Tensor:
-        """The generator's result on ``lr`` with its texture head silent (the frozen network's, for --texture-only)."""
-        texture = getattr(self.generator, "texture", None)
-        assert texture is not None
-        texture.strength, strength = 0.0, texture.strength
-        try:
-            return self.generator(lr).float()
-        finally:
-            texture.strength = strength
-
     def train_step(self) -> dict[str, float]:
         if not self.config.adversarial:
             lr, hr = self._batch()
@@ -370,11 +353,6 @@ class SRTrainer(Trainer):
                 if self.texture_features is not None:
                     terms["texture"] = losses.texture_loss(self.texture_features, sr, hr, self.config.texture_patch)
                     loss = loss + self.config.texture_weight * terms["texture"]
-                if self.config.detail_weight:
-                    # with --texture-only the frozen network's own result is known: the head draws what it lacks
-                    base = self._without_texture(lr) if self.config.texture_only else None
-                    terms["detail"] = losses.detail_loss(sr, hr, self.config.texture_patch, base)
-                    loss = loss + self.config.detail_weight * terms["detail"]
             if len(terms) > 1:
                 terms["loss"] = loss
             self.g_opt.zero_grad(set_to_none=True)
@@ -443,10 +421,6 @@ class SRTrainer(Trainer):
                 texture = losses.texture_loss(self.texture_features, sr, hr, cfg.texture_patch)
                 g_loss = g_loss + cfg.texture_weight * texture
                 out["texture"] = texture.item()
-            if cfg.detail_weight:
-                detail = losses.detail_loss(sr, hr, cfg.texture_patch)
-                g_loss = g_loss + cfg.detail_weight * detail
-                out["detail"] = detail.item()
             if cfg.spectrum_weight:
                 spectrum = losses.spectrum_loss(sr, target)
                 g_loss = g_loss + cfg.spectrum_weight * spectrum

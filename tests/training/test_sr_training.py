@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,6 @@ import torch.nn.functional as F
 
 from srdesk.training import losses
 from srdesk.training.data import bicubic_downsampler, degrade_bicubic
-from srdesk.training.export import sr_data_description
 from srdesk.training.sr_trainer import SRConfig, SRTrainer, apply_stage2_defaults, keeps_best_psnr
 from srdesk.training.trainer import learning_rate
 
@@ -382,43 +380,6 @@ def test_texture_loss_asks_for_the_photos_texture_statistics_not_its_pixels() ->
     assert sr.grad is not None and sr.grad.abs().sum() > 0
 
 
-def test_detail_loss_asks_for_the_photos_amount_of_fine_detail_per_tile_not_its_pixels() -> None:
-    generator = torch.Generator().manual_seed(3)
-    # left half a fine grain (fur, grass), right half smooth (sky)
-    photo = torch.full((1, 3, 32, 64), 0.5)
-    photo[..., :32] += 0.1 * torch.randn(1, 1, 32, 32, generator=generator)
-    assert losses.detail_loss(photo, photo, 8) < 1e-6
-    other_grain = photo.clone()
-    other_grain[..., :32] = 0.5 + 0.1 * torch.randn(1, 1, 32, 32, generator=generator)  # another draw, same amount
-    smooth = F.avg_pool2d(photo, 5, 1, 2, count_include_pad=False)  # the grain averaged away
-    misplaced = torch.cat([photo[..., 32:], photo[..., :32]], dim=-1)  # as much grain, on the sky
-    # another draw of the grain differs in every pixel and costs little; a smooth result costs, and so does
-    # the same grain where the photo had none, though the whole picture then has the photo's amount of detail
-    assert F.l1_loss(smooth, photo) < F.l1_loss(other_grain, photo)
-    assert losses.detail_loss(other_grain, photo, 8) * 4 < losses.detail_loss(smooth, photo, 8)
-    assert losses.detail_loss(other_grain, photo, 8) * 4 < losses.detail_loss(misplaced, photo, 8)
-    # colour alone is not detail: a change of chroma at the same luma costs nothing
-    tinted = photo + torch.tensor([0.587, -0.299, 0.0]).view(1, 3, 1, 1) * 0.1
-    assert losses.detail_loss(tinted, photo, 8) < 1e-5
-    sr = smooth.clone().requires_grad_(True)
-    losses.detail_loss(sr, photo, 8).backward()
-    assert sr.grad is not None and sr.grad.abs().sum() > 0
-    # against a base (a texture head's frozen network): what is added must be the detail the base lacks; the
-    # grain added to the smooth result is about that, the same grain on the sky is not, nor is nothing
-    grain = other_grain - 0.5
-    assert losses.detail_loss(smooth + grain, photo, 8, base=smooth) * 3 < losses.detail_loss(smooth, photo, 8,
-                                                                                                base=smooth)
-    assert losses.detail_loss(smooth + grain, photo, 8, base=smooth) * 3 < losses.detail_loss(
-        smooth + torch.cat([grain[..., 32:], grain[..., :32]], dim=-1), photo, 8, base=smooth)
-    # and its gradient does not vanish where little is drawn yet (the RMS of the drawn part, not of the total)
-    faint = (smooth + 1e-3 * grain).requires_grad_(True)
-    losses.detail_loss(faint, photo, 8, base=smooth).backward()
-    total = (smooth + 1e-3 * grain).requires_grad_(True)
-    losses.detail_loss(total, photo, 8).backward()
-    assert faint.grad is not None and total.grad is not None
-    assert (faint.grad * grain).sum() < 0 and abs((faint.grad * grain).sum()) > 50 * abs((total.grad * grain).sum())
-
-
 def test_stage_one_with_the_texture_loss_logs_and_lowers_it(tmp_path: Path) -> None:
     config = tiny_config(tmp_path, texture_weight=1.0, texture_patch=8, steps=40)
     trainer = SRTrainer(config, data=SyntheticCrops())
@@ -756,33 +717,3 @@ def test_a_texture_head_trains_alone_over_the_frozen_network_on_the_texture_loss
     with pytest.raises(ValueError, match="texture-only"):
         SRTrainer(tiny_config(tmp_path / "c", arch="span", blocks=2, texture_only=True, texture_weight=1.0),
                   data=SyntheticCrops())
-
-
-def test_a_texture_head_trained_on_the_detail_loss_draws_the_detail_the_input_lost(tmp_path: Path) -> None:
-    """--detail-weight with --texture-only: the head, alone over the frozen network, learns to draw fine detail
-    where the photos had it (the result's gradient energy grows towards theirs) and logs the term."""
-    base = SRTrainer(tiny_config(tmp_path / "a", arch="span", blocks=2, channels=8, amp=False), data=SyntheticCrops())
-    base.run_dir.mkdir(parents=True)
-    weights = base.export_weights("base.safetensors")
-    config = tiny_config(tmp_path / "b", arch="span", blocks=2, channels=8, amp=False, init_from=str(weights),
-                         texture_head=4, texture_hidden=8, texture_only=True, detail_weight=1.0, texture_patch=8,
-                         lr=3e-3, steps=40)
-    trainer = SRTrainer(config, data=GrainyCrops(seed=1))
-    lr, hr = GrainyCrops(seed=2).batch(4)
-
-    def detail() -> float:
-        trainer.generator.eval()
-        with torch.no_grad():
-            ratio = losses.gradient_energy(trainer.generator(lr)).mean() / losses.gradient_energy(hr).mean()
-        trainer.generator.train()
-        return float(ratio)
-
-    start = detail()
-    logs = [trainer.train_step() for _ in range(40)]
-    assert all(set(log) == {"pixel", "detail", "loss"} and log["loss"] == log["detail"] for log in logs)
-    assert sum(log["detail"] for log in logs[-5:]) < sum(log["detail"] for log in logs[:5])
-    assert detail() > start + 0.1
-    assert not keeps_best_psnr(trainer.config)
-    assert "detail loss x 1" in sr_data_description(asdict(trainer.config))
-    with pytest.raises(ValueError, match="detail-weight"):
-        SRTrainer(tiny_config(tmp_path / "c", detail_weight=1.0, teacher=["bicubic"]), data=SyntheticCrops())
