@@ -117,6 +117,20 @@ class Chain:
                                        notes, bits)
 
 
+def save_mosaic(rows: list[list[np.ndarray]], path: Path, zoom: int = 2, gap: int = 4) -> None:
+    """Rows of equal square crops, each enlarged ``zoom`` times by pixel repetition, on white, to ``path``."""
+    size = rows[0][0].shape[0]
+    cols = max(len(row) for row in rows)
+    step = size * zoom + gap
+    canvas = np.full((step * len(rows) - gap, step * cols - gap, 3), 255, dtype=np.uint8)
+    for r, row in enumerate(rows):
+        for c, crop in enumerate(row):
+            canvas[r * step:r * step + size * zoom, c * step:c * step + size * zoom] = \
+                crop.repeat(zoom, axis=0).repeat(zoom, axis=1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(canvas).save(path)
+
+
 def named_upscalers(models: str, weights: list[Path], device: str = "auto",
                     skip_missing: bool = False) -> dict[str, pipeline.Upscaler]:
     """The installed models named in ``models`` (comma-separated; ``a>b`` runs ``a`` then ``b``, see Chain; a
@@ -178,19 +192,7 @@ def main() -> int:
     for name, (psnr, ratio) in totals.items():
         print(f"| {name} | {psnr / n:.2f} | {ratio / n:.3f} |")
     if args.figure and rows:
-        gap = 4
-        size = rows[0][0].shape[0]
-        zoom = 2
-        cols = len(rows[0])
-        canvas = np.full(((size * zoom + gap) * len(rows) - gap, (size * zoom + gap) * cols - gap, 3), 255,
-                         dtype=np.uint8)
-        for r, row in enumerate(rows):
-            for c, crop in enumerate(row):
-                big = np.asarray(Image.fromarray(crop).resize((size * zoom, size * zoom), Image.Resampling.NEAREST))
-                y, x = r * (size * zoom + gap), c * (size * zoom + gap)
-                canvas[y:y + size * zoom, x:x + size * zoom] = big
-        args.figure.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(canvas).save(args.figure)
+        save_mosaic(rows, args.figure)
         print(f"figure: {args.figure} (columns: {', '.join([*methods, 'HR'])})", file=sys.stderr)
     return 0
 
