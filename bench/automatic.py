@@ -6,7 +6,9 @@ Each benchmark image is reduced x4 (or x2; MATLAB bicubic, as the benchmark's pr
 condition, with fixed seeds: saved losslessly (``clean``), as JPEG (``q95``, ``q90``, ``q80``), with Gaussian
 noise (``n2q90``: 2 levels, then JPEG 90; ``n4q90``), as a camera's own JPEG (``camera``: lens blur 0.6 px,
 noise 1.5 levels, JPEG 92), the realistic benchmark (``real``, srdesk.core.evaluate.real_degradation) and its
-noise without the JPEG (``realnoise``: strong, brightness-dependent sensor noise saved losslessly). The table
+noise without the JPEG (``realnoise``: strong, brightness-dependent sensor noise saved losslessly), and every
+4th (or 2nd) pixel taken with nothing averaged (``subsample``: aliasing, saved losslessly; not MATLAB's
+reduction, as the others are). The table
 gives Y-PSNR (benchmark protocol) of `photo-x4`, `clean-x4` and the automatic method `auto` (at x2: of the x2
 models it chooses between there), and how often `auto` chose the clean-image model. It enlarges with the model
 it chooses (pixel for pixel, tests/unit/test_automatic.py), so its score per image is the chosen model's.
@@ -38,11 +40,14 @@ SEED = 4_204_211
 CONDITIONS = {"clean": (0.0, 0.0, None), "q95": (0.0, 0.0, 95), "q90": (0.0, 0.0, 90), "q80": (0.0, 0.0, 80),
               "n2q90": (0.0, 2.0, 90), "n4q90": (0.0, 4.0, 90), "camera": (0.6, 1.5, 92)}
 REAL = {"real": True, "realnoise": False}  # the realistic benchmark, with its JPEG and without
+SUBSAMPLE = "subsample"  # every scale-th pixel taken, nothing averaged (aliasing), saved losslessly
 
 
 def damaged(hr: np.ndarray, key: str, condition: str, scale: int = 4) -> np.ndarray:
     if condition in REAL:
         return real_degradation(hr, scale, key, jpeg=REAL[condition])
+    if condition == SUBSAMPLE:
+        return hr[scale // 2::scale, scale // 2::scale].copy()
     blur, noise, quality = CONDITIONS[condition]
     image = hr.astype(np.float64) / 255
     if blur:
@@ -64,7 +69,7 @@ def kept_pair(hr: np.ndarray, scale: int, key: str, condition: str, inputs: dict
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default="Set14,BSD68")
-    parser.add_argument("--conditions", default=",".join([*CONDITIONS, *REAL]))
+    parser.add_argument("--conditions", default=",".join([*CONDITIONS, *REAL, SUBSAMPLE]))
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--scale", type=int, choices=(2, 4), default=4)
     parser.add_argument("--per-image", type=Path, default=None,

@@ -55,7 +55,7 @@ def resolve(request: EnhanceRequest, source: LoadedImage) -> tuple[EnhanceReques
     pair = entry.choices_for(request.scale)
     assessment = assessment_of(source)
     if pair == entry.choices_x2:
-        assessment = assessment.judged(analysis.CLEAN_NOISE_X2)
+        assessment = assessment.judged(analysis.CLEAN_NOISE_X2, analysis.ALIASED_X2)
     chosen = pair[0 if assessment.clean else 1]
     return request.with_(model=chosen), f"{AUTOMATIC_NOTE}{chosen} \u2013 {assessment.reason}"
 

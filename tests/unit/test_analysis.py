@@ -102,3 +102,38 @@ def test_the_x2_models_are_given_a_lower_noise_limit() -> None:
     assert measured.judged(analysis.CLEAN_NOISE).clean
     verdict = measured.judged(analysis.CLEAN_NOISE_X2)
     assert not verdict.clean and "noise of 3.5 levels" in verdict.reason
+
+
+def natural(size: int = 1024, seed: int = 0) -> np.ndarray:
+    """A picture with about natural pictures' amplitude spectrum (1/f^1.1, random phases), grey, 8-bit range."""
+    rng = np.random.default_rng(seed)
+    f = np.hypot(np.fft.fftfreq(size)[:, None], np.fft.fftfreq(size)[None, :])
+    spectrum = np.exp(2j * np.pi * rng.random((size, size))) / np.maximum(f, 1 / size) ** 1.1
+    field = np.real(np.fft.ifft2(spectrum))
+    field = 128 + 10 * field / field.std()
+    return np.repeat(np.clip(field, 0, 255)[:, :, None], 3, axis=2)
+
+
+def test_a_photo_reduced_by_taking_every_4th_pixel_goes_to_the_photo_model_a_cleanly_reduced_one_does_not() -> None:
+    from srdesk.core.resample import matlab_bicubic
+
+    big = natural()
+    reduced = np.round(matlab_bicubic(big / 255, (256, 256)) * 255).astype(np.uint8)
+    subsampled = np.round(big[1::4, 2::4]).astype(np.uint8)
+    assert analysis.aliasing(reduced) < analysis.ALIASED / 2 < analysis.ALIASED < analysis.aliasing(subsampled)
+    assert analysis.assess(reduced).clean
+    verdict = analysis.assess(subsampled)
+    assert not verdict.clean and "aliased" in verdict.reason and verdict.aliasing > analysis.ALIASED
+    # mild noise adds flat power near the Nyquist frequency, which the measure discounts
+    rng = np.random.default_rng(5)
+    noisy = np.clip(reduced + rng.normal(0, 3, (256, 256, 1)), 0, 255).astype(np.uint8)
+    assert analysis.aliasing(noisy) < analysis.ALIASED < analysis._aliasing_from_luma(analysis.luma(noisy), 0.0)
+    assert analysis.assess(noisy).clean
+    # too small a picture is not judged
+    assert analysis.aliasing(subsampled[:64, :64]) == 0.0
+    # the x2 choice keeps the measure, with its own (higher) limit
+    assert analysis.ALIASED < analysis.ALIASED_X2
+    assert not verdict.judged(analysis.CLEAN_NOISE_X2, analysis.ALIASED_X2).clean
+    between = analysis.Assessment(None, "", 1.0, True, "", aliasing=(analysis.ALIASED + analysis.ALIASED_X2) / 2)
+    assert not between.judged(analysis.CLEAN_NOISE).clean
+    assert between.judged(analysis.CLEAN_NOISE, analysis.ALIASED_X2).clean
