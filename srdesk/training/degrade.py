@@ -14,9 +14,7 @@ samples (``camera_prob``) therefore takes a first-order camera path instead
 (:class:`CameraStage`): lens blur -> anti-aliased reduction (the sensor's
 pixel integration) -> signal-dependent sensor noise, sigma^2 = a*I + b^2 (the
 Poisson-Gaussian model of Foi et al. 2008, as in Brooks et al. 2019,
-"Unprocessing Images for Learned Raw Denoising") -> at most one JPEG; where
-asked, a share of it is reduced by taking every scale-th pixel (aliasing) or
-sharpened before the JPEG (haloes), as cheap resizers and phones do.
+"Unprocessing Images for Learned Raw Denoising") -> at most one JPEG.
 
 Blur, resize and noise run in torch on whatever device the crops are on;
 JPEG is a real Pillow round trip (the codec users' photos went through), on
@@ -74,13 +72,6 @@ class CameraStage:
     gray_prob: float = 0.2  # noise alike in all channels (denoised chroma)
     jpeg_prob: float = 0.9  # else the image stays lossless (PNG, scans)
     jpeg_quality: tuple[int, int] = (45, 95)
-    # the reduction takes every scale-th pixel (a random phase) instead of averaging: cheap resizers' aliasing
-    subsample_prob: float = 0.0
-    # an unsharp mask before the JPEG, as a phone's processing or a web resizer's "sharper" setting applies:
-    # image + amount * (image - Gaussian(image, sigma LR pixels)), haloes and all
-    sharpen_prob: float = 0.0
-    sharpen_sigma: tuple[float, float] = (0.5, 2.0)
-    sharpen_amount: tuple[float, float] = (0.3, 1.5)
 
 
 @dataclass(frozen=True)
@@ -247,13 +238,6 @@ def unsharp_mask(images: torch.Tensor, weight: float = 0.5, sigma: float = 8.0, 
     return mask * sharp + (1 - mask) * images
 
 
-def sharpened(image: torch.Tensor, sigma: float, amount: float) -> torch.Tensor:
-    """An unsharp mask of a (C, H, W) image: ``image + amount * (image - blur)``, no threshold, not clipped
-    (the caller's 8-bit step clips): the overshoot either side of an edge that sharpening leaves."""
-    size = min(2 * math.ceil(3 * sigma) + 1, 2 * (min(image.shape[1:]) // 2) - 1)
-    return image + amount * (image - filter2d(image, anisotropic_kernel(size, sigma, sigma, 0.0)))
-
-
 def resize(image: torch.Tensor, size: tuple[int, int], mode: str, antialias: bool = False) -> torch.Tensor:
     """Real-ESRGAN resizes without anti-aliasing (aliasing is one of its damages); ``antialias`` widens
     the bilinear/bicubic kernel when reducing, as a camera's optics and pixels do."""
@@ -312,17 +296,9 @@ def camera_one(hr: torch.Tensor, stage: CameraStage, scale: int, rng: np.random.
         sigma_y, theta = rng.uniform(*stage.sigma), rng.uniform(-np.pi, np.pi)
     size = 2 * math.ceil(3 * max(sigma_x, sigma_y)) + 1
     out = filter2d(hr, anisotropic_kernel(size, sigma_x, sigma_y, theta))
-    mode = RESIZE_MODES[int(rng.integers(len(RESIZE_MODES)))]
-    # (new draws only where their share is set, so that runs without them see the same samples as before)
-    if stage.subsample_prob > 0 and rng.random() < stage.subsample_prob:
-        dy, dx = (int(v) for v in rng.integers(scale, size=2))
-        out = out[:, dy::scale, dx::scale][:, : h // scale, : w // scale]
-    else:
-        out = resize(out, (h // scale, w // scale), mode, antialias=True)
+    out = resize(out, (h // scale, w // scale), RESIZE_MODES[int(rng.integers(len(RESIZE_MODES)))], antialias=True)
     out = sensor_noise(out, rng.uniform(*stage.shot), rng.uniform(*stage.read), bool(rng.random() < stage.gray_prob),
                        gen)
-    if stage.sharpen_prob > 0 and rng.random() < stage.sharpen_prob:
-        out = sharpened(out, rng.uniform(*stage.sharpen_sigma), rng.uniform(*stage.sharpen_amount))
     if rng.random() < stage.jpeg_prob:
         out = jpeg(out, int(rng.integers(stage.jpeg_quality[0], stage.jpeg_quality[1] + 1)))
     return out

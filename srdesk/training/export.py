@@ -125,17 +125,12 @@ def sr_data_description(config: dict[str, Any]) -> str:
     text = f"{crops}, LR by MATLAB-compatible bicubic x{config.get('scale', 4)}, 8-bit"
     if config.get("degradation", "bicubic") == "real":
         camera = config.get("camera_prob", 0.0)
-        subsample, sharpen = config.get("camera_subsample_prob", 0.0), config.get("camera_sharpen_prob", 0.0)
         text = (f"{crops}; LR by the "
                 "realistic second-order degradation (srdesk.training.degrade: blur, resize, noise, JPEG twice, then "
                 f"sinc + JPEG) at strength {config.get('degradation_strength', 1.0):g}, "
                 f"{config.get('clean_prob', 0.0):.0%} plain bicubic"
                 + (f", {camera:.0%} of the others by the first-order camera path (lens blur, anti-aliased "
                    "reduction, Poisson-Gaussian sensor noise, at most one JPEG)" if camera else "")
-                + (f", {subsample:.0%} of that path reduced by taking every {config.get('scale', 4)}th pixel "
-                   "(aliasing)" if camera and subsample else "")
-                + (f", {sharpen:.0%} of that path unsharp-masked before its JPEG (haloes)"
-                   if camera and sharpen else "")
                 + f"; x{config.get('scale', 4)}")
     if config.get("sharpen_weight"):
         adversarial = bool(config.get("adversarial"))

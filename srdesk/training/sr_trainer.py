@@ -19,7 +19,7 @@ from srdesk.models.discriminators import Discriminator, build_discriminator
 from srdesk.models.span import SPAN, widened_state
 from srdesk.training import losses
 from srdesk.training.data import PhotoCrops, list_images, load_rgb_uint8
-from srdesk.training.degrade import CameraStage, Degradation, unsharp_mask
+from srdesk.training.degrade import Degradation, unsharp_mask
 from srdesk.training.trainer import RunConfig, Trainer, init_matching
 
 # Photos kept out of training: validation crops, and the source of the sample
@@ -48,8 +48,6 @@ class SRConfig(RunConfig):
     degradation_strength: float = 1.0  # "real": 1 = Real-ESRGAN's ranges, smaller is milder
     clean_prob: float = 0.0  # "real": share of samples reduced by plain bicubic
     camera_prob: float = 0.0  # "real": share of the others taking the first-order camera path (degrade.CameraStage)
-    camera_subsample_prob: float = 0.0  # "real": share of the camera path reduced by taking every scale-th pixel
-    camera_sharpen_prob: float = 0.0  # "real": share of the camera path unsharp-masked before its JPEG
     val_degradation: str = "clean"  # validation inputs: "clean" | "real" (srdesk.core.evaluate)
     data_workers: int = 0  # processes preparing the next batches (worth it on a GPU)
     # multi-scale photos (data.PhotoCrops): this share of the crops comes from the photo reduced by a factor
@@ -145,9 +143,7 @@ def training_degradation(config: SRConfig) -> Degradation | None:
         return None
     if config.degradation != "real":
         raise ValueError(f"unknown degradation {config.degradation!r}; use 'bicubic' or 'real'")
-    camera = CameraStage(subsample_prob=config.camera_subsample_prob, sharpen_prob=config.camera_sharpen_prob)
-    base = Degradation(scale=config.scale, clean_prob=config.clean_prob, camera_prob=config.camera_prob,
-                       camera=camera)
+    base = Degradation(scale=config.scale, clean_prob=config.clean_prob, camera_prob=config.camera_prob)
     return base.milder(config.degradation_strength) if config.degradation_strength != 1.0 else base
 
 

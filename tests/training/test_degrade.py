@@ -141,38 +141,6 @@ def test_camera_path_is_one_antialiased_reduction_with_its_own_noise_and_jpeg() 
     assert Degradation(camera_prob=0.5).milder(0.6).camera_prob == 0.5
 
 
-def test_camera_path_can_subsample_with_aliasing_and_sharpen_with_haloes() -> None:
-    # every 4th pixel of stripes of period 3 is a coarse pattern (aliasing) where the averaging path is grey
-    stripes = torch.zeros(3, 96, 96)
-    stripes[:, :, ::3] = 1.0
-    quiet = dict(sigma=(0.2, 0.2), aniso_prob=0.0, shot=(0, 0), read=(0, 0), jpeg_prob=0.0)
-    subsampling = degrade.CameraStage(subsample_prob=1.0, **quiet)  # type: ignore[arg-type]
-    phases = set()
-    for seed in range(8):
-        out = degrade.camera_one(stripes, subsampling, 4, np.random.default_rng(seed), torch.Generator())
-        assert out.shape == (3, 24, 24)
-        assert float(out.max() - out.min()) > 0.9  # stripes kept at full contrast, at the wrong frequency
-        phases.add(tuple(out[0, 0, :3].round(decimals=2).tolist()))
-    assert len(phases) > 1  # the phase of the sampling grid is drawn
-    # a soft step: the unsharp mask overshoots on both sides (haloes), the plain path does not
-    step = torch.full((3, 96, 96), 0.3)
-    step[:, :, 48:] = 0.7
-    sharpening = degrade.CameraStage(sharpen_prob=1.0, sharpen_sigma=(1.0, 1.0), sharpen_amount=(1.0, 1.0),
-                                     **quiet)  # type: ignore[arg-type]
-    plain = degrade.camera_one(step, degrade.CameraStage(**quiet), 4, np.random.default_rng(0),  # type: ignore[arg-type]
-                               torch.Generator())
-    sharp = degrade.camera_one(step, sharpening, 4, np.random.default_rng(0), torch.Generator())
-    assert float(plain.min()) >= 0.3 - 1e-3 and float(plain.max()) <= 0.7 + 1e-3
-    assert float(sharp.min()) < 0.25 and float(sharp.max()) > 0.75
-    torch.testing.assert_close(sharp[:, :, :6], plain[:, :, :6], atol=1e-4, rtol=0)  # flat parts untouched
-    # the trainer's flags reach the camera path
-    from srdesk.training.sr_trainer import SRConfig, training_degradation
-
-    made = training_degradation(SRConfig(degradation="real", camera_prob=0.7, camera_subsample_prob=0.2,
-                                         camera_sharpen_prob=0.4, degradation_strength=0.5))
-    assert made is not None and (made.camera.subsample_prob, made.camera.sharpen_prob) == (0.2, 0.4)
-
-
 def test_milder_scales_the_damage_down() -> None:
     mild = Degradation().milder(0.5)
     assert mild.stage1.gaussian_sigma == (0.5, 15.0)

@@ -133,7 +133,8 @@ def test_a_photo_reduced_by_taking_every_4th_pixel_goes_to_the_photo_model_a_cle
     assert analysis.aliasing(subsampled[:64, :64]) == 0.0
     # the x2 choice keeps the measure, with its own (higher) limit
     assert analysis.ALIASED < analysis.ALIASED_X2
-    assert not verdict.judged(analysis.CLEAN_NOISE_X2, analysis.ALIASED_X2).clean
+    above = analysis.Assessment(None, "", 1.0, True, "", aliasing=analysis.ALIASED_X2 + 0.05)
+    assert not above.judged(analysis.CLEAN_NOISE_X2, analysis.ALIASED_X2).clean
     between = analysis.Assessment(None, "", 1.0, True, "", aliasing=(analysis.ALIASED + analysis.ALIASED_X2) / 2)
     assert not between.judged(analysis.CLEAN_NOISE).clean
     assert between.judged(analysis.CLEAN_NOISE, analysis.ALIASED_X2).clean
