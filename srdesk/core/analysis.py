@@ -120,10 +120,31 @@ def quality_from_pixels(pixels: np.ndarray) -> int | None:
     """The JPEG quality a picture was last saved at, read from its pixels (8x8 blocks aligned with its
     top-left corner, as a decoded JPEG's are); None when they show no quantisation lattice (never a JPEG,
     resized or cropped since, or saved at a quality so high that the steps are 1)."""
-    return _quality_from_luma(luma(pixels))
+    return _quality_from_luma(luma(pixels), _saturated(pixels))
 
 
-def _quality_from_luma(y: np.ndarray) -> int | None:
+def _saturated(pixels: np.ndarray) -> np.ndarray | None:
+    """Where any colour channel is at the end of its range (H x W), or None for a grey picture. The decoder
+    clipped those pixels' red, green or blue after converting from YCbCr, which moves their luminance off the
+    quantisation lattice although the luminance itself is not at 0 or 255 (saturated colours, sharpening's
+    haloes)."""
+    if pixels.ndim == 2:
+        return None
+    top = 1.0 if pixels.dtype.kind == "f" else float(np.iinfo(pixels.dtype).max)
+    return np.asarray(((pixels <= 0) | (pixels >= top)).any(axis=2))
+
+
+def _quality_from_luma(y: np.ndarray, saturated: np.ndarray | None = None) -> int | None:
+    """The quality from the blocks without a saturated pixel (``saturated``: H x W, or None); where too few
+    of those show the lattice, from the blocks whose luminance is not clipped."""
+    if saturated is not None:
+        quality = _quality_from_blocks(y, saturated)
+        if quality is not None:
+            return quality
+    return _quality_from_blocks(y, None)
+
+
+def _quality_from_blocks(y: np.ndarray, saturated: np.ndarray | None) -> int | None:
     from scipy.fft import dctn
 
     h, w = y.shape[0] // 8 * 8, y.shape[1] // 8 * 8
@@ -131,6 +152,8 @@ def _quality_from_luma(y: np.ndarray) -> int | None:
         return None
     blocks = y[:h, :w].reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3).reshape(-1, 8, 8)
     clipped = (blocks <= 0.5).any(axis=(1, 2)) | (blocks >= 254.5).any(axis=(1, 2))
+    if saturated is not None:
+        clipped |= saturated[:h, :w].reshape(h // 8, 8, w // 8, 8).any(axis=(1, 3)).reshape(-1)
     blocks = blocks[~clipped]
     if len(blocks) < 16:
         return None
@@ -216,7 +239,8 @@ def assess(pixels: np.ndarray, jpeg_quality: int | None = None) -> Assessment:
     """Measure a photo (``jpeg_quality``: from its file's tables, when it has them) and choose (for the x4
     models; :meth:`Assessment.judged` chooses again for the x2 ones)."""
     y = luma(pixels)
-    quality, source = (jpeg_quality, "file") if jpeg_quality is not None else (_quality_from_luma(y), "pixels")
+    quality, source = ((jpeg_quality, "file") if jpeg_quality is not None
+                       else (_quality_from_luma(y, _saturated(pixels)), "pixels"))
     if quality is None:
         source = ""
     noise = _noise_from_luma(y)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from srdesk.core import analysis, imageio
 
@@ -138,3 +138,16 @@ def test_a_photo_reduced_by_taking_every_4th_pixel_goes_to_the_photo_model_a_cle
     between = analysis.Assessment(None, "", 1.0, True, "", aliasing=(analysis.ALIASED + analysis.ALIASED_X2) / 2)
     assert not between.judged(analysis.CLEAN_NOISE).clean
     assert between.judged(analysis.CLEAN_NOISE, analysis.ALIASED_X2).clean
+
+
+def test_the_quality_is_read_past_saturated_colours() -> None:
+    """Bright, saturated colours: the decoder clipped red, green or blue in half the blocks, which moves their
+    luminance off the lattice; the blocks without such pixels still tell the quality."""
+    rng = np.random.default_rng(2)
+    vivid = np.clip(scene(256, 4) * 1.8 + rng.normal(0, 3, (256, 256, 3)), 0, 255).astype(np.uint8)
+    sharpened = np.asarray(Image.fromarray(vivid).filter(ImageFilter.UnsharpMask(2, 150, 0)))
+    decoded = as_jpeg(sharpened.astype(np.float64), 85)
+    assert (decoded >= 255).any(axis=2).mean() > 0.4
+    assert analysis._quality_from_blocks(analysis.luma(decoded), None) is None  # the luminance's clipping alone
+    assert analysis.quality_from_pixels(decoded) == 85
+    assert analysis.assess(decoded).quality == 85 and not analysis.assess(decoded).clean
