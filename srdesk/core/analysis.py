@@ -1,4 +1,4 @@
-"""What a photo has been through: its JPEG quality and its noise level, measured before enlarging.
+"""What a photo has been through: its JPEG quality, its noise level and its aliasing, measured before enlarging.
 
 A blind photo model has to guess whether fine texture is detail or damage, and on clean inputs it guesses
 wrong (measured: on clean and JPEG q90-95 inputs the clean-image model is 0.3-1.1 dB more faithful than the
@@ -21,7 +21,7 @@ sharpens into moiré stripes (measured: 1.8 dB below Lanczos on such Set14 / BSD
 bench.held_out``). A clean reduction leaves little power just below the picture's Nyquist frequency, an
 aliased one nearly as much as the 1/f fall of natural pictures gives (Welch's averaged periodogram of the
 luminance over tiles; the measure is the power at 0.75-1 of the Nyquist frequency over that at 0.3-0.5, each
-less the measured noise's flat floor).
+less the measured noise's flat floor, the high band's with a margin).
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ costs more (measured, ``python -m bench.automatic --scale 2``: on strong lossles
 over 4, for at most 0.02 dB on clean and JPEG 90-95 inputs)."""
 ALIASED = 0.2
 """Aliasing measure (see :func:`aliasing`) from which a lossless, quiet photo goes to the photo model at x4
-(measured, ``python -m bench.automatic``: on Set14 and BSD68 reduced by taking every 4th pixel it gains 1.1 dB
-over choosing by JPEG and noise alone, for 0.01 dB on clean, JPEG 95 and camera inputs)."""
+(measured, ``python -m bench.automatic``: on Set14 / BSD68 reduced by taking every 4th pixel it gains 0.7 / 1.2 dB
+over choosing by JPEG and noise alone, for at most 0.01 dB on clean, JPEG 90-95 and camera inputs)."""
 ALIASED_X2 = 0.3
 """The same for the x2 models, higher: at x2 the clean-image model's lead on clean photos is twice x4's (2 dB
 against 0.8), so a photo wrongly judged aliased costs more (on BSD68's clean and JPEG 95 inputs 0.2 costs 0.1 dB,
@@ -131,7 +131,11 @@ def _saturated(pixels: np.ndarray) -> np.ndarray | None:
     if pixels.ndim == 2:
         return None
     top = 1.0 if pixels.dtype.kind == "f" else float(np.iinfo(pixels.dtype).max)
-    return np.asarray(((pixels <= 0) | (pixels >= top)).any(axis=2))
+    saturated = np.zeros(pixels.shape[:2], dtype=bool)
+    for channel in range(min(pixels.shape[2], 3)):  # channel by channel: a 24 MP photo's masks stay small
+        saturated |= pixels[..., channel] <= 0
+        saturated |= pixels[..., channel] >= top
+    return saturated
 
 
 def _quality_from_luma(y: np.ndarray, saturated: np.ndarray | None = None) -> int | None:
