@@ -279,10 +279,11 @@ _CLASSICAL = [
 
 _LEARNED = [
     ModelEntry("auto", "learned", "Photos, chosen per photo and scale: measures the photo first (the JPEG quality "
-               "it was saved at, from the file's tables or the pixels' 8x8 blocks, and its noise) and enlarges a "
-               "compressed or noisy one with photo-x4, a clean one (lossless, or JPEG quality 88 and above, little "
-               "noise) with clean-x4, which keeps 0.3-1.1 dB more of its detail there; at x2 and below with their "
-               "native x2 counterparts, photo-x2 and clean-x2",
+               "it was saved at, from the file's tables or the pixels' 8x8 blocks, its noise, and whether it was "
+               "reduced without smoothing) and enlarges a compressed, noisy or aliased one with photo-x4, a clean "
+               "one (lossless, or JPEG quality 88 and above, little noise, no aliasing) with clean-x4, which keeps "
+               "0.3-1.1 dB more of its detail there; at x2 and below with their native x2 counterparts, photo-x2 "
+               "and clean-x2",
                label="Photo \u2013 automatic", choices=("clean-x4", "photo-x4"), choices_x2=("clean-x2", "photo-x2")),
     ModelEntry("photo-x4", "learned", "Photos x4, for real pictures (web JPEGs, phone shots, scans): trained on "
                "realistically degraded photos, it removes noise and JPEG blocks while it enlarges instead of "
