@@ -216,8 +216,8 @@ class ModelEntry:
             for pair, at in [(self.choices, "")] + ([(x2, " at x2")] if x2 != self.choices else []):
                 clean, damaged = pair
                 real, sharp = get(damaged).psnr_summaries()[0], get(clean).psnr_summaries()[1]
-                lines += ([f"real photos{at}: {real} (by {damaged}, its choice for compressed or noisy photos)"]
-                          if real else [])
+                damaged_ones = "compressed, noisy or aliased photos"
+                lines += [f"real photos{at}: {real} (by {damaged}, its choice for {damaged_ones})"] if real else []
                 lines += [f"clean{at}: {sharp} (by {clean}, its choice for clean ones)"] if sharp else []
             return lines
         card_data = self._card_data()
