@@ -35,6 +35,8 @@ import numpy as np
 import scipy.ndimage
 from PIL import Image, ImageFilter
 
+from bench.automatic import SUBSAMPLE
+from bench.automatic import damaged as automatic_damaged
 from bench.degradation_sweep import sweep
 from bench.texture_crops import named_upscalers, save_mosaic
 from srdesk.core.evaluate import (
@@ -88,8 +90,8 @@ def damaged(hr: np.ndarray, scale: int, key: str, condition: str) -> np.ndarray:
     if condition == "box90":
         box = hr.reshape(h, scale, w, scale, 3).astype(np.float64).mean(axis=(1, 3))
         return jpeg_round_trip(to_uint8(box / 255), 90)
-    if condition == "subsample":
-        return hr[scale // 2::scale, scale // 2::scale].copy()
+    if condition == SUBSAMPLE:  # the automatic choice's bench has the same one
+        return automatic_damaged(hr, key, condition, scale)
     if condition == "q40":
         return jpeg_round_trip(_bicubic(hr, scale), 40)
     if condition == "q80q60":
