@@ -46,9 +46,9 @@ from srdesk.core.evaluate import (
     evaluate,
     jpeg_round_trip,
     load_ground_truth,
+    make_pair,
 )
 from srdesk.core.metrics import to_uint8
-from srdesk.core.resample import matlab_bicubic
 from srdesk.engine import pipeline
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/benchmarks"
@@ -59,7 +59,8 @@ CONDITIONS = ("lanczos85", "box90", "subsample", "q40", "q80q60", "webp", "motio
 
 
 def _bicubic(hr: np.ndarray, scale: int) -> np.ndarray:
-    return to_uint8(matlab_bicubic(hr.astype(np.float64) / 255, (hr.shape[0] // scale, hr.shape[1] // scale)))
+    """The benchmark protocol's clean reduction (MATLAB bicubic, 8-bit)."""
+    return make_pair(hr, scale)[1]
 
 
 def _saved(pixels: np.ndarray, format: str, quality: int) -> np.ndarray:

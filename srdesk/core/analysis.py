@@ -262,17 +262,16 @@ def aliasing(pixels: np.ndarray) -> float:
 def _aliasing_from_luma(y: np.ndarray, noise: float, tile: int = 64, per_side: int = 8) -> float:
     if min(y.shape) < MIN_SIDE_FOR_ALIASING:  # too small a picture to tell aliasing from its noise and detail
         return 0.0
-    size = tile
-    window = np.outer(np.hanning(size), np.hanning(size))
-    power = np.zeros((size, size))
-    tops = np.linspace(0, y.shape[0] - size, min(per_side, y.shape[0] // size)).astype(int)
-    lefts = np.linspace(0, y.shape[1] - size, min(per_side, y.shape[1] // size)).astype(int)
+    window = np.outer(np.hanning(tile), np.hanning(tile))
+    power = np.zeros((tile, tile))
+    tops = np.linspace(0, y.shape[0] - tile, min(per_side, y.shape[0] // tile)).astype(int)
+    lefts = np.linspace(0, y.shape[1] - tile, min(per_side, y.shape[1] // tile)).astype(int)
     for top in tops:
         for left in lefts:
-            crop = y[top:top + size, left:left + size].astype(np.float64)
+            crop = y[top:top + tile, left:left + tile].astype(np.float64)
             power += np.abs(np.fft.fft2((crop - crop.mean()) * window)) ** 2
     power /= len(tops) * len(lefts)
-    frequency = np.fft.fftfreq(size)
+    frequency = np.fft.fftfreq(tile)
     radius = np.hypot(frequency[:, None], frequency[None, :]) / 0.5  # in units of the Nyquist frequency
     floor = noise**2 * float((window**2).sum())  # white noise's expected power per frequency
     middle = float(power[(radius > 0.3) & (radius <= 0.5)].mean()) - floor
